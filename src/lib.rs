@@ -1,0 +1,10 @@
+//! govbox: one appliance for county and township government machine rooms.
+//! See docs/architecture.md for how the parts fit together.
+
+pub mod auth;
+pub mod clock;
+pub mod portal;
+pub mod site;
+pub mod store;
+pub mod web;
+pub mod provision;

@@ -1,0 +1,421 @@
+//! The `govbox` command: parse, call into a part, map its error to an exit code (0 ok,
+//! 1 failure, 2 bad usage or bad input). Nothing else lives here.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use govbox::auth::{self, AuthError, NewUser, RoleGrant};
+use govbox::provision::{self, demo};
+use govbox::site::{self, ConfigError, SiteConfig};
+use govbox::store::{self, DataDirLock, StoreError};
+use govbox::web;
+
+#[derive(Parser)]
+#[command(name = "govbox", version, about = "政务一体机 govbox: portal, office, approval, backup, replication, firewall")]
+struct Cli {
+    /// Site file.
+    #[arg(long, global = true, env = "GOVBOX_CONFIG", default_value = site::DEFAULT_CONFIG)]
+    config: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a demo county site on loopback with demo data, printing URLs and logins.
+    Demo {
+        /// Keep the site in DIR (reused by the next `demo --data DIR`); default: a temporary dir removed at exit.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        portal: Option<SocketAddr>,
+        #[arg(long)]
+        office: Option<SocketAddr>,
+        /// Password for `admin`; generated and printed when not given.
+        #[arg(long)]
+        admin_password: Option<String>,
+    },
+    /// Serve the site described by --config.
+    Serve,
+    /// Validate the site file and exit.
+    CheckConfig,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Print the version and the schema version.
+    Version,
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user.
+    Add {
+        username: String,
+        /// Display name (姓名).
+        #[arg(long)]
+        name: String,
+        /// ROLE@DEPARTMENT (department id or exact name), repeatable; e.g. clerk@县行政服务中心.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from this file ('-' for standard input); generated and printed otherwise.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Set a user's password (ends their sessions).
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// List users and their roles.
+    List,
+    /// Disable a user (ends their sessions).
+    Disable { username: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain; exit 1 naming the first broken row.
+    Verify,
+}
+
+/// Every part's error, each with its own exit code.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Config(_) | Failure::Usage(_) => 2,
+            Failure::Auth(e) => e.exit_code(),
+            Failure::Store(StoreError::TooNew { .. }) => 2,
+            Failure::Store(_) | Failure::Io(_) => 1,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let config = cli.config;
+    match cli.cmd {
+        Cmd::Version => {
+            println!(
+                "govbox {} (schema {})",
+                env!("CARGO_PKG_VERSION"),
+                store::schema_version()
+            );
+            Ok(())
+        }
+        Cmd::CheckConfig => {
+            let site = SiteConfig::load(&config)?;
+            println!(
+                "{}: 配置有效（站点 {}，{}）",
+                config.display(),
+                site.site.id,
+                site.site.tier.label_zh()
+            );
+            Ok(())
+        }
+        Cmd::Serve => {
+            let site = SiteConfig::load(&config)?;
+            serve(site, |_, _| Ok(()))
+        }
+        Cmd::Demo {
+            data,
+            portal,
+            office,
+            admin_password,
+        } => run_demo(data, portal, office, admin_password),
+        Cmd::User(cmd) => user(&config, cmd),
+        Cmd::Audit(AuditCmd::Verify) => {
+            let site = SiteConfig::load(&config)?;
+            let conn = store::open_read_only(&site.db_path())?;
+            let rows = auth::verify_audit(&conn)?;
+            println!("审计日志完整: {rows} 行，哈希链校验通过");
+            Ok(())
+        }
+    }
+}
+
+/// Opens the site (creating its database if needed) under the data-dir lock and serves it.
+/// `announce` runs once the listeners are bound, before serving starts.
+fn serve(
+    site: SiteConfig,
+    announce: impl FnOnce(&SiteConfig, (SocketAddr, SocketAddr)) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    provision::ensure_data_dir(&site)
+        .map_err(|e| Failure::Io(format!("{}: {e}", site.storage.data_dir.display())))?;
+    let _lock = DataDirLock::acquire(&site.storage.data_dir)?;
+    let store = provision::open_store(&site)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Io(format!("tokio: {e}")))?;
+    rt.block_on(async move {
+        let bound = web::Bound::bind(&site).await.map_err(|(key, e)| {
+            Failure::Io(format!(
+                "无法监听 {key}: {e}。检查端口是否被占用，或修改站点配置中的监听地址"
+            ))
+        })?;
+        let addrs = bound.addrs().map_err(|e| Failure::Io(e.to_string()))?;
+        log::info!(
+            "site {} serving: portal {} office {}",
+            site.site.id,
+            addrs.0,
+            addrs.1
+        );
+        announce(&site, addrs)?;
+        println!("portal: http://{}/", addrs.0);
+        println!("office: http://{}/", addrs.1);
+        let state = web::AppState::new(store, site);
+        web::serve(state, bound)
+            .await
+            .map_err(|e| Failure::Io(e.to_string()))
+    })
+}
+
+fn run_demo(
+    data: Option<PathBuf>,
+    portal: Option<SocketAddr>,
+    office: Option<SocketAddr>,
+    admin_password: Option<String>,
+) -> Result<(), Failure> {
+    let temp;
+    let dir = match data {
+        Some(d) => d,
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("govbox-demo-")
+                .tempdir()
+                .map_err(|e| Failure::Io(format!("临时目录: {e}")))?;
+            temp.path().to_path_buf()
+        }
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Failure::Io(format!("{}: {e}", dir.display())))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| Failure::Io(format!("{}: {e}", dir.display())))?;
+    let opts = demo::DemoOptions {
+        dir: dir.clone(),
+        portal,
+        office,
+        admin_password,
+    };
+    let (site, new) = demo::site_file(&opts)?;
+    provision::ensure_data_dir(&site)
+        .map_err(|e| Failure::Io(format!("{}: {e}", site.storage.data_dir.display())))?;
+    let logins = {
+        let _lock = DataDirLock::acquire(&site.storage.data_dir)?;
+        let store = provision::open_store(&site)?;
+        let logins = demo::prepare(&store, &site, &opts);
+        store.close();
+        logins?
+    };
+    serve(site, move |site, addrs| {
+        demo::save_site_file(&dir, site, addrs)
+            .map_err(|e| Failure::Io(format!("{}: {e}", dir.display())))?;
+        println!("govbox 演示站点{}（{}，{}）", if new { "已创建" } else { "已重新启动" }, site.site.name, site.site.id);
+        println!("  数据目录 data dir: {}", dir.display());
+        println!("  站点配置 site file: {}", dir.join("site.toml").display());
+        println!("  登录 logins (office):");
+        println!("    admin  {}  系统管理员", logins.admin_password);
+        for (name, role) in demo::staff_logins() {
+            println!("    {name:<15} {}  {role}", logins.staff_password);
+        }
+        println!("  按 Ctrl-C 停止 (Ctrl-C to stop)");
+        Ok(())
+    })
+}
+
+fn user(config: &Path, cmd: UserCmd) -> Result<(), Failure> {
+    let site = SiteConfig::load(config)?;
+    if !site.db_path().exists() {
+        return Err(StoreError::Missing(site.db_path().display().to_string()).into());
+    }
+    let store = provision::open_store(&site)?;
+    let result = user_with(&store, cmd);
+    store.close();
+    result
+}
+
+fn user_with(store: &store::Store, cmd: UserCmd) -> Result<(), Failure> {
+    let audit = |action: &str, object: String| auth::AuditEntry {
+        actor: provision::cli_actor(),
+        roles: String::new(),
+        action: action.into(),
+        object,
+        client: "local".into(),
+        outcome: auth::Outcome::Ok,
+        detail: String::new(),
+    };
+    match cmd {
+        UserCmd::List => {
+            let users = store.read_blocking(auth::list_users)?;
+            let depts = store.read_blocking(auth::list_departments)?;
+            let dept_name = |id: i64| {
+                depts
+                    .iter()
+                    .find(|d| d.id == id)
+                    .map_or_else(|| id.to_string(), |d| d.name.clone())
+            };
+            for u in users {
+                let roles: Vec<String> = u
+                    .roles
+                    .iter()
+                    .map(|g| format!("{}@{}", g.role.code(), dept_name(g.department_id)))
+                    .collect();
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.username,
+                    u.display_name,
+                    if u.disabled { "停用" } else { "正常" },
+                    roles.join(",")
+                );
+            }
+            Ok(())
+        }
+        UserCmd::Disable { username } => {
+            let entry = audit("user.disable", format!("user:{username}"));
+            store.write_blocking(move |tx| -> Result<(), AuthError> {
+                auth::disable_user(tx, &username)?;
+                auth::audit::append(tx, &entry)?;
+                Ok(())
+            })?;
+            println!("已停用");
+            Ok(())
+        }
+        UserCmd::Passwd {
+            username,
+            password_file,
+        } => {
+            let (password, generated) = password_from(password_file.as_deref())?;
+            auth::check_policy(&username, &password)?;
+            let hash = auth::hash_password(&password)?;
+            let entry = audit("user.passwd", format!("user:{username}"));
+            store.write_blocking(move |tx| -> Result<(), AuthError> {
+                auth::set_password(tx, &username, &hash)?;
+                auth::audit::append(tx, &entry)?;
+                Ok(())
+            })?;
+            print_password(generated, &password);
+            Ok(())
+        }
+        UserCmd::Add {
+            username,
+            name,
+            roles,
+            password_file,
+        } => {
+            auth::validate_username(&username)?;
+            let mut grants = Vec::new();
+            for spec in &roles {
+                let (role, dept) = spec.split_once('@').ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "--role {spec}: 写成 角色@部门，例如 clerk@县行政服务中心"
+                    ))
+                })?;
+                let role = role
+                    .parse()
+                    .map_err(|e: String| Failure::Usage(format!("--role {spec}: {e}")))?;
+                let dept = dept.to_string();
+                let department_id =
+                    store.read_blocking(move |c| auth::find_department(c, &dept))?;
+                grants.push(RoleGrant {
+                    role,
+                    department_id,
+                });
+            }
+            let (password, generated) = password_from(password_file.as_deref())?;
+            auth::check_policy(&username, &password)?;
+            let hash = auth::hash_password(&password)?;
+            let entry = audit("user.add", format!("user:{username}"));
+            let new = NewUser {
+                username,
+                display_name: name,
+                roles: grants,
+            };
+            store.write_blocking(move |tx| -> Result<(), AuthError> {
+                auth::create_user(tx, &new, &hash)?;
+                auth::audit::append(tx, &entry)?;
+                Ok(())
+            })?;
+            println!("已添加用户");
+            print_password(generated, &password);
+            Ok(())
+        }
+    }
+}
+
+/// (password, generated?) from a file, standard input, or a fresh random one.
+fn password_from(file: Option<&Path>) -> Result<(String, bool), Failure> {
+    let Some(file) = file else {
+        return Ok((auth::generate_password(), true));
+    };
+    let mut text = String::new();
+    if file == Path::new("-") {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::Usage(format!("标准输入: {e}")))?;
+    } else {
+        text = std::fs::read_to_string(file)
+            .map_err(|e| Failure::Usage(format!("--password-file {}: {e}", file.display())))?;
+    }
+    let pw = text.lines().next().unwrap_or("").to_string();
+    Ok((pw, false))
+}
+
+fn print_password(generated: bool, password: &str) {
+    if generated {
+        println!("初始密码（只显示这一次）: {password}");
+    }
+}
+
+/// journald when the service runs under systemd with its output connected to the journal,
+/// stderr otherwise. `GOVBOX_LOG` sets the level (default info).
+fn init_logging() {
+    let level = std::env::var("GOVBOX_LOG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(log::LevelFilter::Info);
+    if systemd_journal_logger::connected_to_journal() {
+        if let Ok(logger) = systemd_journal_logger::JournalLog::new() {
+            if logger.install().is_ok() {
+                log::set_max_level(level);
+                return;
+            }
+        }
+    }
+    env_logger::Builder::new()
+        .filter_level(level)
+        .parse_env("GOVBOX_LOG")
+        .init();
+}

@@ -1,0 +1,375 @@
+//! `site.toml`: the one file that makes a machine a township, county or province site.
+//!
+//! Parsed once into [`SiteConfig`]; every error names the file, the key and the fix, because the
+//! person reading it is county IT staff at a console, not a developer.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Default location of the site file on an installed appliance.
+pub const DEFAULT_CONFIG: &str = "/etc/govbox/site.toml";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub site: SiteSection,
+    pub listen: ListenSection,
+    pub storage: StorageSection,
+    #[serde(default)]
+    pub upstream: UpstreamSection,
+    #[serde(default)]
+    pub backup: BackupSection,
+    #[serde(default)]
+    pub firewall: FirewallSection,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSection {
+    pub id: String,
+    pub name: String,
+    pub tier: Tier,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Township,
+    County,
+    Province,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Township => "township",
+            Tier::County => "county",
+            Tier::Province => "province",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Tier::Township => "乡镇",
+            Tier::County => "县级",
+            Tier::Province => "省级",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenSection {
+    pub portal: SocketAddr,
+    pub office: SocketAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    pub data_dir: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_dir: Option<PathBuf>,
+}
+
+/// Filled in by the replication part; empty tables are accepted until then.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSection {}
+
+/// Filled in by the backup part; empty tables are accepted until then.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSection {}
+
+/// Filled in by the firewall part; empty tables are accepted until then.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirewallSection {}
+
+/// A site file that cannot be used, with enough context to fix it.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// Dotted key path such as `listen.office`; empty when the whole file is at fault.
+    pub key: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}。修正: {}", self.file.display(), self.problem, self.fix)
+        } else {
+            write!(
+                f,
+                "{}: 配置项 `{}`: {}。修正: {}",
+                self.file.display(),
+                self.key,
+                self.problem,
+                self.fix
+            )
+        }
+    }
+}
+
+impl SiteConfig {
+    /// Reads, parses and validates a site file.
+    pub fn load(path: &Path) -> Result<SiteConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            key: String::new(),
+            problem: format!("无法读取站点配置文件 ({e})"),
+            fix: "检查路径和权限；示例见 provisioning/examples/".into(),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates site-file text; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<SiteConfig, ConfigError> {
+        let de = toml::Deserializer::new(text);
+        let cfg: SiteConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let parent = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.message().to_string();
+            let key = key_of(&parent, &message);
+            ConfigError {
+                file: path.to_path_buf(),
+                problem: problem_zh(&message),
+                fix: fix_for(&key, &message),
+                key,
+            }
+        })?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let err = |key: &str, problem: String| ConfigError {
+            file: path.to_path_buf(),
+            key: key.to_string(),
+            fix: fix_for(key, ""),
+            problem,
+        };
+        if !valid_site_id(&self.site.id) {
+            return Err(err("site.id", format!("站点标识 \"{}\" 不合法", self.site.id)));
+        }
+        if self.site.name.trim().is_empty() || self.site.name.chars().count() > 64 {
+            return Err(err("site.name", "站点名称不能为空，且不超过 64 个字".into()));
+        }
+        match (self.site.tier, &self.site.parent) {
+            (Tier::Province, Some(_)) => {
+                return Err(err("site.parent", "省级站点没有上级，不应设置 parent".into()))
+            }
+            (Tier::Township | Tier::County, None) => {
+                return Err(err(
+                    "site.parent",
+                    format!("{}站点必须写明上级站点标识", self.site.tier.label_zh()),
+                ))
+            }
+            (_, Some(p)) if !valid_site_id(p) => {
+                return Err(err("site.parent", format!("上级站点标识 \"{p}\" 不合法")))
+            }
+            (_, Some(p)) if p == &self.site.id => {
+                return Err(err("site.parent", "上级站点不能是本站点".into()))
+            }
+            _ => {}
+        }
+        if self.site.tier != Tier::Township && self.listen.replication.is_none() {
+            return Err(err(
+                "listen.replication",
+                format!(
+                    "{}站点接收下级数据，必须设置复制监听地址",
+                    self.site.tier.label_zh()
+                ),
+            ));
+        }
+        let mut seen: Vec<(&str, SocketAddr)> = Vec::new();
+        let listeners = [
+            ("listen.portal", Some(self.listen.portal)),
+            ("listen.office", Some(self.listen.office)),
+            ("listen.replication", self.listen.replication),
+        ];
+        for (key, addr) in listeners {
+            let Some(addr) = addr else { continue };
+            if addr.port() != 0 {
+                if let Some((other, _)) = seen.iter().find(|(_, a)| a.port() == addr.port()) {
+                    return Err(err(key, format!("端口 {} 与 `{other}` 重复", addr.port())));
+                }
+            }
+            seen.push((key, addr));
+        }
+        if !self.storage.data_dir.is_absolute() {
+            return Err(err("storage.data_dir", "数据目录必须是绝对路径".into()));
+        }
+        if let Some(b) = &self.storage.backup_dir {
+            if !b.is_absolute() {
+                return Err(err("storage.backup_dir", "备份目录必须是绝对路径".into()));
+            }
+            if b.starts_with(&self.storage.data_dir) {
+                return Err(err(
+                    "storage.backup_dir",
+                    "备份目录不能位于数据目录之内（数据盘损坏时备份会一起丢失）".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.storage.data_dir.join("govbox.db")
+    }
+}
+
+/// Site ids appear in receipt numbers, file names and certificates, so they stay plain ASCII.
+pub fn valid_site_id(id: &str) -> bool {
+    let len_ok = (2..=32).contains(&id.len());
+    let first_ok = id
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    len_ok
+        && first_ok
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.ends_with('-')
+}
+
+/// serde reports missing and unknown fields against the enclosing table; name the field itself.
+fn key_of(parent: &str, message: &str) -> String {
+    let field = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    match (parent, field) {
+        (".", Some(f)) | ("", Some(f)) => f.to_string(),
+        (p, Some(f)) if p == f || p.ends_with(&format!(".{f}")) => p.to_string(),
+        (p, Some(f)) => format!("{p}.{f}"),
+        (".", None) => String::new(),
+        (p, None) => p.to_string(),
+    }
+}
+
+fn problem_zh(message: &str) -> String {
+    let first_line = message.lines().next().unwrap_or(message).trim();
+    if message.starts_with("unknown field") {
+        format!("未知的配置项 ({first_line})")
+    } else if message.starts_with("missing field") {
+        format!("缺少必填的配置项 ({first_line})")
+    } else if message.contains("invalid type") {
+        format!("类型不对 ({first_line})")
+    } else if message.contains("socket address") {
+        format!("地址格式不对 ({first_line})")
+    } else if message.contains("unknown variant") {
+        format!("取值不在允许范围内 ({first_line})")
+    } else {
+        format!("无法解析 ({first_line})")
+    }
+}
+
+fn fix_for(key: &str, message: &str) -> String {
+    if message.starts_with("unknown field") {
+        return "删除该项或检查拼写；允许的配置项见 provisioning/examples/ 中的示例".into();
+    }
+    let fix = match key {
+        "site.id" | "site.parent" => {
+            "写 2–32 个小写字母、数字或连字符，以字母或数字开头，例如 \"hx-county\""
+        }
+        "site.name" => "写站点的中文名称，例如 \"红星县\"",
+        "site.tier" => "取 \"township\"、\"county\" 或 \"province\" 之一",
+        "listen.portal" | "listen.office" | "listen.replication" => {
+            "写成带引号的 \"IP:端口\"，例如 \"0.0.0.0:8443\"；各监听端口互不相同"
+        }
+        "storage.data_dir" => "写绝对路径，例如 \"/var/lib/govbox\"",
+        "storage.backup_dir" => "写第二块磁盘上的绝对路径，例如 \"/srv/backup/govbox\"",
+        "site" | "listen" | "storage" => "补上这一节，示例见 provisioning/examples/",
+        _ => "对照 provisioning/examples/ 中的示例修改",
+    };
+    fix.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[site]
+id = "hx-county"
+name = "红星县"
+tier = "county"
+parent = "gx-province"
+
+[listen]
+portal = "0.0.0.0:8080"
+office = "10.1.0.5:8081"
+replication = "0.0.0.0:8443"
+
+[storage]
+data_dir = "/var/lib/govbox"
+backup_dir = "/srv/backup/govbox"
+"#;
+
+    fn parse(text: &str) -> Result<SiteConfig, ConfigError> {
+        SiteConfig::parse(Path::new("/etc/govbox/site.toml"), text)
+    }
+
+    #[test]
+    fn good_file_parses() {
+        let cfg = parse(GOOD).unwrap();
+        assert_eq!(cfg.site.tier, Tier::County);
+        assert_eq!(cfg.listen.office.port(), 8081);
+        assert_eq!(cfg.db_path(), Path::new("/var/lib/govbox/govbox.db"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("tier = \"county\"", "tier = \"city\"", "site.tier"),
+            ("office = \"10.1.0.5:8081\"", "office = \"10.1.0.5\"", "listen.office"),
+            ("office = \"10.1.0.5:8081\"", "office = 8081", "listen.office"),
+            ("id = \"hx-county\"", "id = \"HX County\"", "site.id"),
+            ("id = \"hx-county\"", "", "site.id"),
+            ("[storage]", "[storage]\ncolour = 1", "storage.colour"),
+            ("parent = \"gx-province\"", "", "site.parent"),
+            ("replication = \"0.0.0.0:8443\"", "", "listen.replication"),
+            ("portal = \"0.0.0.0:8080\"", "portal = \"0.0.0.0:8081\"", "listen.office"),
+            ("\"/var/lib/govbox\"", "\"var/lib\"", "storage.data_dir"),
+            (
+                "\"/srv/backup/govbox\"",
+                "\"/var/lib/govbox/bk\"",
+                "storage.backup_dir",
+            ),
+        ];
+        for (from, to, key) in cases {
+            let text = GOOD.replacen(from, to, 1);
+            let e = parse(&text).expect_err(&format!("{from} -> {to} must fail"));
+            assert_eq!(&e.key, key, "{from} -> {to}: {e}");
+            let shown = e.to_string();
+            assert!(shown.contains("/etc/govbox/site.toml"), "{shown}");
+            assert!(shown.contains("修正"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn province_has_no_parent() {
+        let text = GOOD
+            .replace("tier = \"county\"", "tier = \"province\"")
+            .replace("id = \"hx-county\"", "id = \"gx-province\"");
+        assert_eq!(parse(&text).unwrap_err().key, "site.parent");
+    }
+
+    #[test]
+    fn section_missing_is_named() {
+        let text = GOOD.split("[storage]").next().unwrap();
+        assert_eq!(parse(text).unwrap_err().key, "storage");
+    }
+}

@@ -1,0 +1,365 @@
+//! SQLite: open (WAL, foreign keys, busy timeout), migrations, the write path, the change log.
+//!
+//! All writes go through one writer thread, one transaction each, via [`Store::write`]; the
+//! closure gets a [`WriteTx`] that appends the change-log row in the same transaction. Reads
+//! use a small pool of read connections on the blocking thread pool, so SQLite never blocks the
+//! async runtime and readers never wait for the writer (WAL).
+
+mod lock;
+mod migrate;
+mod tx;
+
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use lock::DataDirLock;
+pub use tx::{Op, WriteTx};
+
+/// How long a statement waits for another process's write lock before it fails. Bounded so a
+/// stuck CLI command cannot hang the office forever.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const READERS: usize = 4;
+
+/// The schema version this binary writes.
+pub fn schema_version() -> u32 {
+    migrate::latest()
+}
+
+/// Opens (creating if needed) and migrates the site database.
+pub fn open(db_path: &Path, site_id: &str) -> Result<Store, StoreError> {
+    let mut conn = open_conn(db_path, false)?;
+    migrate::apply(&mut conn)?;
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('site_id', ?1) ON CONFLICT(key) DO NOTHING",
+        [site_id],
+    )?;
+    let stored: String =
+        conn.query_row("SELECT value FROM meta WHERE key = 'site_id'", [], |r| r.get(0))?;
+    if stored != site_id {
+        return Err(StoreError::WrongSite {
+            found: stored,
+            configured: site_id.to_string(),
+        });
+    }
+    let mut readers = Vec::with_capacity(READERS);
+    for _ in 0..READERS {
+        readers.push(open_conn(db_path, true)?);
+    }
+    let (sender, receiver) = mpsc::channel::<Job>();
+    let site = site_id.to_string();
+    let writer = std::thread::Builder::new()
+        .name("govbox-writer".into())
+        .spawn(move || writer_loop(conn, receiver, site))
+        .map_err(|e| StoreError::Io("writer thread".into(), e))?;
+    Ok(Store {
+        inner: Arc::new(Inner {
+            path: db_path.to_path_buf(),
+            site_id: site_id.to_string(),
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+            readers: Mutex::new(readers),
+            reader_free: Condvar::new(),
+        }),
+    })
+}
+
+/// Opens an existing database read-only without migrating it (inspection, verification).
+pub fn open_read_only(db_path: &Path) -> Result<Connection, StoreError> {
+    if !db_path.exists() {
+        return Err(StoreError::Missing(db_path.display().to_string()));
+    }
+    let conn = Connection::open_with_flags(
+        db_path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let found = migrate::current(&conn)?;
+    if found > migrate::latest() {
+        return Err(StoreError::TooNew {
+            found,
+            known: migrate::latest(),
+        });
+    }
+    Ok(conn)
+}
+
+/// The highest change-log seq: what a backup records and what replication ships up to.
+pub fn high_water(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("数据库错误: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("数据库迁移 {0} 失败: {1}")]
+    Migration(u32, rusqlite::Error),
+    #[error("数据库的结构版本 {found} 比本程序认识的 {known} 新：请使用更新版本的 govbox，不要用旧版本打开新数据")]
+    TooNew { found: u32, known: u32 },
+    #[error("数据库属于站点 \"{found}\"，而配置文件写的是 \"{configured}\"：检查 site.toml 的 site.id 和 storage.data_dir")]
+    WrongSite { found: String, configured: String },
+    #[error("数据目录 {dir} 正被另一个 govbox 进程使用 (进程号 {holder})：同一站点只能运行一个服务，请先停止另一个 (systemctl stop govbox)")]
+    Locked { dir: String, holder: String },
+    #[error("找不到数据库 {0}：先运行 govbox provision 或 govbox serve 创建站点")]
+    Missing(String),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("内部错误：写入了业务数据却没有记录变更 ({0})")]
+    MissingChange(String),
+    #[error("存储已关闭")]
+    Closed,
+}
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    site_id: String,
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    reader_free: Condvar,
+}
+
+impl Store {
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub fn site_id(&self) -> &str {
+        &self.inner.site_id
+    }
+
+    /// Runs `f` in one immediate transaction on the writer thread and commits when it returns
+    /// Ok; an Err rolls everything back, change rows included.
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut WriteTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (reply, result) = mpsc::sync_channel(1);
+        self.submit(Box::new(move |conn| {
+            let _ = reply.send(tx::run(conn, f));
+        }))?;
+        result.recv().map_err(|_| E::from(StoreError::Closed))?
+    }
+
+    /// [`Store::write_blocking`] for async callers: waits without holding a runtime thread.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut WriteTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.submit(Box::new(move |conn| {
+            let _ = reply.send(tx::run(conn, f));
+        }))?;
+        result.await.map_err(|_| E::from(StoreError::Closed))?
+    }
+
+    /// Runs `f` on a pooled read connection (`query_only`, so a read path cannot write).
+    pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E>,
+        E: From<StoreError>,
+    {
+        let conn = {
+            let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                if let Some(conn) = pool.pop() {
+                    break conn;
+                }
+                pool = self
+                    .inner
+                    .reader_free
+                    .wait(pool)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let out = f(&conn);
+        self.inner
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+        self.inner.reader_free.notify_one();
+        out
+    }
+
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read_blocking(f))
+            .await
+            .map_err(|_| E::from(StoreError::Closed))?
+    }
+
+    /// Finishes queued writes, checkpoints the WAL and stops the writer. Later writes fail
+    /// with [`StoreError::Closed`].
+    pub fn close(&self) {
+        drop(
+            self.inner
+                .sender
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+        if let Some(handle) = self
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = handle.join();
+        }
+    }
+
+    fn submit(&self, job: Job) -> Result<(), StoreError> {
+        let guard = self.inner.sender.lock().unwrap_or_else(|p| p.into_inner());
+        let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+        sender.send(job).map_err(|_| StoreError::Closed)
+    }
+}
+
+fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, site: String) {
+    while let Ok(job) = jobs.recv() {
+        job(&mut conn);
+    }
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+        log::warn!("site {site}: WAL checkpoint at close failed: {e}");
+    }
+}
+
+fn open_conn(db_path: &Path, reader: bool) -> Result<Connection, StoreError> {
+    if let Some(dir) = db_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.display().to_string(), e))?;
+    }
+    let conn = Connection::open_with_flags(
+        db_path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;",
+    )?;
+    if reader {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("govbox.db"), "t-site").unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_business_write_without_its_change_row_is_rolled_back() {
+        let (_dir, store) = temp_store();
+        let r: Result<(), StoreError> = store.write_blocking(|tx| {
+            tx.exec(
+                "INSERT INTO departments(name, kind, created_at) VALUES ('x', 'unit', ?1)",
+                [tx.now().to_string()],
+            )?;
+            Ok(())
+        });
+        assert!(matches!(r, Err(StoreError::MissingChange(_))));
+        let n: i64 = store
+            .read_blocking(|c| {
+                c.query_row("SELECT count(*) FROM departments", [], |r| r.get(0))
+                    .map_err(StoreError::from)
+            })
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn change_rows_commit_with_their_business_row_or_not_at_all() {
+        let (_dir, store) = temp_store();
+        store
+            .write_blocking(|tx| -> Result<(), StoreError> {
+                let id = tx.insert(
+                    "INSERT INTO departments(name, kind, created_at) VALUES ('x', 'unit', ?1)",
+                    [tx.now().to_string()],
+                )?;
+                tx.change("department", id, Op::Insert, &serde_json::json!({"name": "x"}))?;
+                Ok(())
+            })
+            .unwrap();
+        let failed: Result<(), StoreError> = store.write_blocking(|tx| {
+            let id = tx.insert(
+                "INSERT INTO departments(name, kind, created_at) VALUES ('y', 'unit', ?1)",
+                [tx.now().to_string()],
+            )?;
+            tx.change("department", id, Op::Insert, &serde_json::json!({"name": "y"}))?;
+            Err(StoreError::Closed)
+        });
+        assert!(failed.is_err());
+        let (deps, seq) = store
+            .read_blocking(|c| -> Result<(i64, i64), StoreError> {
+                let d = c.query_row("SELECT count(*) FROM departments", [], |r| r.get(0))?;
+                Ok((d, high_water(c)?))
+            })
+            .unwrap();
+        assert_eq!((deps, seq), (1, 1));
+    }
+
+    #[test]
+    fn readers_cannot_write() {
+        let (_dir, store) = temp_store();
+        let r = store.read_blocking(|c| {
+            c.execute("INSERT INTO meta(key, value) VALUES ('a', 'b')", [])
+                .map_err(StoreError::from)
+        });
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn database_of_another_site_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("govbox.db");
+        open(&path, "site-a").unwrap().close();
+        assert!(matches!(
+            open(&path, "site-b"),
+            Err(StoreError::WrongSite { .. })
+        ));
+    }
+
+    #[test]
+    fn second_lock_on_a_data_dir_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = DataDirLock::acquire(dir.path()).unwrap();
+        let second = DataDirLock::acquire(dir.path());
+        match second {
+            Err(StoreError::Locked { holder, .. }) => {
+                assert_eq!(holder, std::process::id().to_string())
+            }
+            _ => panic!("second lock must be refused"),
+        }
+    }
+}

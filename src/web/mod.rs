@@ -1,0 +1,295 @@
+//! axum: the two listeners (portal, office), shared layers, templates, static assets, and the
+//! server's life: READY, watchdog, graceful shutdown.
+
+pub mod api;
+mod error;
+mod guard;
+mod metrics;
+mod pages;
+mod templates;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::middleware::{from_fn_with_state, map_response};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+
+pub use error::{ApiError, PageError, WebError};
+pub use metrics::Metrics;
+pub use templates::render;
+
+use crate::auth::{AuditEntry, Throttle};
+use crate::site::SiteConfig;
+use crate::store::Store;
+
+/// The office takes JSON and forms; uploads get their own, larger limits on their routes.
+const OFFICE_BODY_LIMIT: usize = 1 << 20;
+/// The portal takes short forms from the public.
+const PORTAL_BODY_LIMIT: usize = 256 << 10;
+/// A request that takes longer than this is answered 408 and its work dropped.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long in-flight requests may take to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub site: Arc<SiteConfig>,
+    pub throttle: Arc<Throttle>,
+    pub metrics: Arc<Metrics>,
+    /// Set when the office is served over TLS, so cookies carry `Secure`.
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(store: Store, site: SiteConfig) -> AppState {
+        AppState {
+            store,
+            site: Arc::new(site),
+            throttle: Arc::new(Throttle::default()),
+            metrics: Arc::new(Metrics::default()),
+            secure_cookies: false,
+        }
+    }
+
+    /// Appends an audit row on its own; a failure is logged, never shown to the requester.
+    pub async fn audit(&self, entry: AuditEntry) {
+        let r = self
+            .store
+            .write(move |tx| crate::auth::audit_alone(tx, &entry))
+            .await;
+        if let Err(e) = r {
+            log::error!("audit append failed: {e}");
+        }
+    }
+}
+
+/// The office listener (internal zone): staff pages, the JSON API, health and metrics.
+pub fn office_router(st: AppState) -> Router {
+    let mut r = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_page).post(pages::login_submit))
+        .route("/logout", post(pages::logout))
+        .route("/audit", get(pages::audit_page))
+        .route("/metrics", get(metrics_text));
+    for (path, handlers) in api::routes() {
+        r = r.route(path, handlers);
+    }
+    let r = r
+        .fallback(not_found)
+        .layer(from_fn_with_state(st.clone(), guard::office))
+        .merge(static_routes());
+    with_common(r, &st, "office", OFFICE_BODY_LIMIT).with_state(st)
+}
+
+/// The portal listener (external zone): public pages only; nothing of the office is routed here.
+pub fn portal_router(st: AppState) -> Router {
+    let r = crate::portal::routes()
+        .fallback(not_found)
+        .merge(static_routes());
+    with_common(r, &st, "portal", PORTAL_BODY_LIMIT).with_state(st)
+}
+
+fn static_routes() -> Router<AppState> {
+    Router::new().route(
+        "/static/app.css",
+        get(|| async {
+            (
+                [
+                    (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                    (header::CACHE_CONTROL, "public, max-age=3600"),
+                ],
+                templates::CSS,
+            )
+        }),
+    )
+}
+
+/// Layers both listeners share, outermost first: metrics see every answer, including timeouts.
+fn with_common(
+    r: Router<AppState>,
+    st: &AppState,
+    listener: &'static str,
+    body_limit: usize,
+) -> Router<AppState> {
+    r.layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(map_response(security_headers))
+        .layer(from_fn_with_state(
+            (st.metrics.clone(), listener),
+            metrics::record,
+        ))
+}
+
+async fn security_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, "nosniff".parse().unwrap_or_else(|_| unreachable!()));
+    h.insert(header::X_FRAME_OPTIONS, "DENY".parse().unwrap_or_else(|_| unreachable!()));
+    h.insert(header::REFERRER_POLICY, "same-origin".parse().unwrap_or_else(|_| unreachable!()));
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+            .parse()
+            .unwrap_or_else(|_| unreachable!()),
+    );
+    resp
+}
+
+async fn not_found(uri: Uri) -> Response {
+    let e = WebError::NotFound(format!("页面 {}", uri.path()));
+    if uri.path().starts_with("/api/") {
+        ApiError(e).into_response()
+    } else {
+        PageError(e).into_response()
+    }
+}
+
+async fn metrics_text(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let path = st.store.path().to_path_buf();
+    let seq = st.store.read(|c| crate::store::high_water(c)).await?;
+    let db_bytes: u64 = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            std::fs::metadata(p).ok().map(|m| m.len())
+        })
+        .sum();
+    let body = st.metrics.render(&[
+        ("govbox_db_size_bytes", "Size of the site database and its WAL.", db_bytes as f64),
+        ("govbox_change_seq", "High-water seq of the change log.", seq as f64),
+        (
+            "govbox_schema_version",
+            "Schema version of the site database.",
+            f64::from(crate::store::schema_version()),
+        ),
+    ]);
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response())
+}
+
+/// Listeners bound before serving starts, so the caller can print the real addresses.
+pub struct Bound {
+    pub portal: TcpListener,
+    pub office: TcpListener,
+}
+
+impl Bound {
+    pub async fn bind(site: &SiteConfig) -> Result<Bound, (String, std::io::Error)> {
+        let bind = |key: &'static str, addr: SocketAddr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| (format!("{key} = \"{addr}\""), e))
+        };
+        Ok(Bound {
+            portal: bind("listen.portal", site.listen.portal).await?,
+            office: bind("listen.office", site.listen.office).await?,
+        })
+    }
+
+    pub fn addrs(&self) -> std::io::Result<(SocketAddr, SocketAddr)> {
+        Ok((self.portal.local_addr()?, self.office.local_addr()?))
+    }
+}
+
+/// Serves both listeners until SIGTERM or SIGINT, telling systemd READY, WATCHDOG and STOPPING
+/// when it is listening. In-flight requests finish; then the store is closed cleanly.
+pub async fn serve(st: AppState, bound: Bound) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let until_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let portal = axum::serve(
+        bound.portal,
+        portal_router(st.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(until_stop(stop_rx.clone()));
+    let office = axum::serve(
+        bound.office,
+        office_router(st.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(until_stop(stop_rx));
+    let portal = tokio::spawn(async move { portal.await });
+    let office = tokio::spawn(async move { office.await });
+
+    notify(&[sd_notify::NotifyState::Ready]);
+    let watchdog = tokio::spawn(watchdog(st.clone()));
+    shutdown_signal().await;
+    log::info!("stopping: finishing requests in flight");
+    notify(&[sd_notify::NotifyState::Stopping]);
+    watchdog.abort();
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        let _ = portal.await;
+        let _ = office.await;
+    })
+    .await;
+    if drained.is_err() {
+        log::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+    }
+    let store = st.store.clone();
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    log::info!("stopped");
+    Ok(())
+}
+
+fn notify(state: &[sd_notify::NotifyState]) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some() {
+        if let Err(e) = sd_notify::notify(false, state) {
+            log::warn!("sd_notify failed: {e}");
+        }
+    }
+}
+
+/// Pings the systemd watchdog only while the database still answers, so a wedged writer or
+/// pool gets the service restarted instead of silently hanging.
+async fn watchdog(st: AppState) {
+    let mut usec = 0u64;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        return;
+    }
+    let every = Duration::from_micros(usec / 2);
+    loop {
+        tokio::time::sleep(every).await;
+        let alive = st
+            .store
+            .read(|c| crate::store::high_water(c))
+            .await
+            .is_ok();
+        if alive {
+            notify(&[sd_notify::NotifyState::Watchdog]);
+        } else {
+            log::error!("database did not answer; withholding watchdog ping");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian machine with Rust: installs what the tests need,
+# then format, lint, and every test. README.md names this script; .ci/run runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages the tests use: nftables and iproute2 (firewall tests in network namespaces),
+# sqlite3 (tests that tamper with a database from outside the product).
+need=()
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/run.sh: missing ${need[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked
