@@ -4,7 +4,7 @@
 pub mod auth;
 pub mod clock;
 pub mod portal;
+pub mod provision;
 pub mod site;
 pub mod store;
 pub mod web;
-pub mod provision;

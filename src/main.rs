@@ -15,7 +15,11 @@ use govbox::store::{self, DataDirLock, StoreError};
 use govbox::web;
 
 #[derive(Parser)]
-#[command(name = "govbox", version, about = "政务一体机 govbox: portal, office, approval, backup, replication, firewall")]
+#[command(
+    name = "govbox",
+    version,
+    about = "政务一体机 govbox: portal, office, approval, backup, replication, firewall"
+)]
 struct Cli {
     /// Site file.
     #[arg(long, global = true, env = "GOVBOX_CONFIG", default_value = site::DEFAULT_CONFIG)]
@@ -181,6 +185,7 @@ fn serve(
         .build()
         .map_err(|e| Failure::Io(format!("tokio: {e}")))?;
     rt.block_on(async move {
+        let signals = web::Signals::install().map_err(|e| Failure::Io(format!("signals: {e}")))?;
         let bound = web::Bound::bind(&site).await.map_err(|(key, e)| {
             Failure::Io(format!(
                 "无法监听 {key}: {e}。检查端口是否被占用，或修改站点配置中的监听地址"
@@ -197,7 +202,7 @@ fn serve(
         println!("portal: http://{}/", addrs.0);
         println!("office: http://{}/", addrs.1);
         let state = web::AppState::new(store, site);
-        web::serve(state, bound)
+        web::serve(state, bound, signals)
             .await
             .map_err(|e| Failure::Io(e.to_string()))
     })
@@ -236,14 +241,19 @@ fn run_demo(
     let logins = {
         let _lock = DataDirLock::acquire(&site.storage.data_dir)?;
         let store = provision::open_store(&site)?;
-        let logins = demo::prepare(&store, &site, &opts);
+        let logins = demo::prepare(&store, &opts);
         store.close();
         logins?
     };
     serve(site, move |site, addrs| {
         demo::save_site_file(&dir, site, addrs)
             .map_err(|e| Failure::Io(format!("{}: {e}", dir.display())))?;
-        println!("govbox 演示站点{}（{}，{}）", if new { "已创建" } else { "已重新启动" }, site.site.name, site.site.id);
+        println!(
+            "govbox 演示站点{}（{}，{}）",
+            if new { "已创建" } else { "已重新启动" },
+            site.site.name,
+            site.site.id
+        );
         println!("  数据目录 data dir: {}", dir.display());
         println!("  站点配置 site file: {}", dir.join("site.toml").display());
         println!("  登录 logins (office):");

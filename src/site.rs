@@ -107,7 +107,13 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.key.is_empty() {
-            write!(f, "{}: {}。修正: {}", self.file.display(), self.problem, self.fix)
+            write!(
+                f,
+                "{}: {}。修正: {}",
+                self.file.display(),
+                self.problem,
+                self.fix
+            )
         } else {
             write!(
                 f,
@@ -160,14 +166,23 @@ impl SiteConfig {
             problem,
         };
         if !valid_site_id(&self.site.id) {
-            return Err(err("site.id", format!("站点标识 \"{}\" 不合法", self.site.id)));
+            return Err(err(
+                "site.id",
+                format!("站点标识 \"{}\" 不合法", self.site.id),
+            ));
         }
         if self.site.name.trim().is_empty() || self.site.name.chars().count() > 64 {
-            return Err(err("site.name", "站点名称不能为空，且不超过 64 个字".into()));
+            return Err(err(
+                "site.name",
+                "站点名称不能为空，且不超过 64 个字".into(),
+            ));
         }
         match (self.site.tier, &self.site.parent) {
             (Tier::Province, Some(_)) => {
-                return Err(err("site.parent", "省级站点没有上级，不应设置 parent".into()))
+                return Err(err(
+                    "site.parent",
+                    "省级站点没有上级，不应设置 parent".into(),
+                ))
             }
             (Tier::Township | Tier::County, None) => {
                 return Err(err(
@@ -334,14 +349,26 @@ backup_dir = "/srv/backup/govbox"
     fn errors_name_the_key() {
         let cases: &[(&str, &str, &str)] = &[
             ("tier = \"county\"", "tier = \"city\"", "site.tier"),
-            ("office = \"10.1.0.5:8081\"", "office = \"10.1.0.5\"", "listen.office"),
-            ("office = \"10.1.0.5:8081\"", "office = 8081", "listen.office"),
+            (
+                "office = \"10.1.0.5:8081\"",
+                "office = \"10.1.0.5\"",
+                "listen.office",
+            ),
+            (
+                "office = \"10.1.0.5:8081\"",
+                "office = 8081",
+                "listen.office",
+            ),
             ("id = \"hx-county\"", "id = \"HX County\"", "site.id"),
             ("id = \"hx-county\"", "", "site.id"),
             ("[storage]", "[storage]\ncolour = 1", "storage.colour"),
             ("parent = \"gx-province\"", "", "site.parent"),
             ("replication = \"0.0.0.0:8443\"", "", "listen.replication"),
-            ("portal = \"0.0.0.0:8080\"", "portal = \"0.0.0.0:8081\"", "listen.office"),
+            (
+                "portal = \"0.0.0.0:8080\"",
+                "portal = \"0.0.0.0:8081\"",
+                "listen.office",
+            ),
             ("\"/var/lib/govbox\"", "\"var/lib\"", "storage.data_dir"),
             (
                 "\"/srv/backup/govbox\"",
@@ -356,6 +383,18 @@ backup_dir = "/srv/backup/govbox"
             let shown = e.to_string();
             assert!(shown.contains("/etc/govbox/site.toml"), "{shown}");
             assert!(shown.contains("修正"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn shipped_examples_are_valid() {
+        let examples = [
+            (include_str!("../provisioning/examples/township.toml"), Tier::Township),
+            (include_str!("../provisioning/examples/county.toml"), Tier::County),
+            (include_str!("../provisioning/examples/province.toml"), Tier::Province),
+        ];
+        for (text, tier) in examples {
+            assert_eq!(parse(text).unwrap().site.tier, tier);
         }
     }
 

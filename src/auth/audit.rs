@@ -71,9 +71,11 @@ pub struct Filter {
 pub fn append(tx: &mut WriteTx, e: &Entry) -> Result<i64, StoreError> {
     let prev: Option<(i64, String)> = tx
         .conn()
-        .query_row("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let (id, prev_hash) = match prev {
         Some((id, hash)) => (id + 1, hash),

@@ -100,7 +100,8 @@ impl AuthError {
             AuthError::Invalid { .. }
             | AuthError::WeakPassword(_)
             | AuthError::Conflict(_)
-            | AuthError::NotFound(_) => 2,
+            | AuthError::NotFound(_)
+            | AuthError::Store(StoreError::TooNew { .. }) => 2,
             _ => 1,
         }
     }
@@ -145,12 +146,21 @@ mod tests {
                 username: "zhang".into(),
                 display_name: "张三".into(),
                 roles: vec![
-                    RoleGrant { role: Role::Clerk, department_id: office },
-                    RoleGrant { role: Role::Auditor, department_id: county },
+                    RoleGrant {
+                        role: Role::Clerk,
+                        department_id: office,
+                    },
+                    RoleGrant {
+                        role: Role::Auditor,
+                        department_id: county,
+                    },
                 ],
             };
             create_user(tx, &new, &hash)?;
-            assert!(matches!(create_user(tx, &new, &hash), Err(AuthError::Conflict(_))));
+            assert!(matches!(
+                create_user(tx, &new, &hash),
+                Err(AuthError::Conflict(_))
+            ));
             Ok(())
         })
         .unwrap();
@@ -166,7 +176,7 @@ mod tests {
         s.write_blocking(|tx| disable_user(tx, "zhang")).unwrap();
         let off = s.read_blocking(|c| authenticate(c, "zhang", "river-Stone-42"));
         assert!(matches!(off, Err(AuthError::Disabled)));
-        let seq = s.read_blocking(|c| store::high_water(c)).unwrap();
+        let seq = s.read_blocking(store::high_water).unwrap();
         assert_eq!(seq, 4, "two departments, one user, one disable");
     }
 
@@ -202,15 +212,27 @@ mod tests {
         }
         assert_eq!(s.read_blocking(verify_audit).unwrap(), 3);
         let rows = s
-            .read_blocking(|c| audit::list(c, &audit::Filter { action: Some("user.".into()), ..Default::default() }))
+            .read_blocking(|c| {
+                audit::list(
+                    c,
+                    &audit::Filter {
+                        action: Some("user.".into()),
+                        ..Default::default()
+                    },
+                )
+            })
             .unwrap();
         assert_eq!(rows.len(), 2);
         s.close();
         let conn = Connection::open(dir.path().join("govbox.db")).unwrap();
-        assert!(conn.execute("UPDATE audit SET actor = 'x' WHERE id = 2", []).is_err());
+        assert!(conn
+            .execute("UPDATE audit SET actor = 'x' WHERE id = 2", [])
+            .is_err());
         assert!(conn.execute("DELETE FROM audit WHERE id = 2", []).is_err());
-        conn.execute_batch("DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE id = 2;")
-            .unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE id = 2;",
+        )
+        .unwrap();
         match verify_audit(&conn) {
             Err(AuthError::AuditBroken { id, .. }) => assert_eq!(id, 2),
             other => panic!("tampering not detected: {other:?}"),
@@ -229,18 +251,28 @@ mod tests {
                     &NewUser {
                         username: "li".into(),
                         display_name: "李四".into(),
-                        roles: vec![RoleGrant { role: Role::Handler, department_id: d }],
+                        roles: vec![RoleGrant {
+                            role: Role::Handler,
+                            department_id: d,
+                        }],
                     },
                     &hash,
                 )?;
                 Ok(session::create(tx, id, "127.0.0.1")?)
             })
             .unwrap();
-        let sess = s.read_blocking(|c| session::lookup(c, &token)).unwrap().unwrap();
+        let t1 = token.clone();
+        let sess = s
+            .read_blocking(move |c| session::lookup(c, &t1))
+            .unwrap()
+            .unwrap();
         assert_eq!(sess.csrf, csrf);
         assert!(session::csrf_matches(&csrf, &sess.csrf));
         assert!(!session::csrf_matches(&csrf, &session::random_token()));
-        assert!(s.read_blocking(|c| session::lookup(c, "nonsense")).unwrap().is_none());
+        assert!(s
+            .read_blocking(|c| session::lookup(c, "nonsense"))
+            .unwrap()
+            .is_none());
         let th = sess.token_hash.clone();
         s.write_blocking(move |tx| -> Result<(), StoreError> {
             tx.local(
@@ -251,9 +283,15 @@ mod tests {
         })
         .unwrap();
         let t2 = token.clone();
-        assert!(s.read_blocking(move |c| session::lookup(c, &t2)).unwrap().is_none());
+        assert!(s
+            .read_blocking(move |c| session::lookup(c, &t2))
+            .unwrap()
+            .is_none());
         let th = sess.token_hash.clone();
         s.write_blocking(move |tx| session::end(tx, &th)).unwrap();
-        assert!(s.read_blocking(move |c| session::lookup(c, &token)).unwrap().is_none());
+        assert!(s
+            .read_blocking(move |c| session::lookup(c, &token))
+            .unwrap()
+            .is_none());
     }
 }

@@ -11,14 +11,54 @@ pub const MAX_LEN: usize = 128;
 
 /// Passwords people pick first; kept short on purpose, the length rule does most of the work.
 const COMMON: &[&str] = &[
-    "1234567890", "12345678910", "123456789a", "a123456789", "a1234567890", "0123456789",
-    "9876543210", "1111111111", "0000000000", "1234512345", "1qaz2wsx3edc", "1q2w3e4r5t",
-    "qwertyuiop", "qwerty1234", "qwerty123456", "asdfghjkl1", "zxcvbnm123", "password12",
-    "password123", "password1234", "passw0rd123", "p@ssw0rd123", "admin12345", "admin123456",
-    "administrator", "abc1234567", "abcd123456", "abcdefghij", "iloveyou12", "woaini1314",
-    "woaini520520", "5201314520", "1314520520", "aa123456789", "qq123456789", "changeme123",
-    "welcome123", "letmein1234", "govbox12345", "zhengfu1234", "huawei12345", "test123456",
-    "root123456", "Aa123456789", "Admin@12345", "Admin@123456", "P@ssw0rd123", "Qwer1234!@#$",
+    "1234567890",
+    "12345678910",
+    "123456789a",
+    "a123456789",
+    "a1234567890",
+    "0123456789",
+    "9876543210",
+    "1111111111",
+    "0000000000",
+    "1234512345",
+    "1qaz2wsx3edc",
+    "1q2w3e4r5t",
+    "qwertyuiop",
+    "qwerty1234",
+    "qwerty123456",
+    "asdfghjkl1",
+    "zxcvbnm123",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd123",
+    "p@ssw0rd123",
+    "admin12345",
+    "admin123456",
+    "administrator",
+    "abc1234567",
+    "abcd123456",
+    "abcdefghij",
+    "iloveyou12",
+    "woaini1314",
+    "woaini520520",
+    "5201314520",
+    "1314520520",
+    "aa123456789",
+    "qq123456789",
+    "changeme123",
+    "welcome123",
+    "letmein1234",
+    "govbox12345",
+    "zhengfu1234",
+    "huawei12345",
+    "test123456",
+    "root123456",
+    "Aa123456789",
+    "Admin@12345",
+    "Admin@123456",
+    "P@ssw0rd123",
+    "Qwer1234!@#$",
 ];
 
 /// Checks the policy; the error says which rule failed so the person can fix it at once.
@@ -43,7 +83,9 @@ pub fn check_policy(username: &str, password: &str) -> Result<(), AuthError> {
     }
     let first = password.chars().next();
     if password.chars().all(|c| Some(c) == first) {
-        return Err(AuthError::WeakPassword("密码不能由同一个字符重复组成".into()));
+        return Err(AuthError::WeakPassword(
+            "密码不能由同一个字符重复组成".into(),
+        ));
     }
     Ok(())
 }

@@ -31,7 +31,11 @@ impl Session {
 }
 
 /// A new session for `user_id`; returns (cookie token, CSRF token).
-pub fn create(tx: &mut WriteTx, user_id: i64, client: &str) -> Result<(String, String), StoreError> {
+pub fn create(
+    tx: &mut WriteTx,
+    user_id: i64,
+    client: &str,
+) -> Result<(String, String), StoreError> {
     let token = random_token();
     let csrf = random_token();
     let now = tx.now().to_string();
@@ -59,13 +63,15 @@ pub fn lookup(conn: &Connection, token: &str) -> Result<Option<Session>, AuthErr
         .prepare_cached(
             "SELECT user_id, csrf, created_at, last_seen FROM sessions WHERE token_hash = ?1",
         )?
-        .query_row([&token_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_row([&token_hash], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?;
     let Some((user_id, csrf, created_at, last_seen)) = row else {
         return Ok(None);
     };
-    let expired = age(&last_seen).is_none_or(|a| a > IDLE)
-        || age(&created_at).is_none_or(|a| a > ABSOLUTE);
+    let expired =
+        age(&last_seen).is_none_or(|a| a > IDLE) || age(&created_at).is_none_or(|a| a > ABSOLUTE);
     if expired {
         return Ok(None);
     }

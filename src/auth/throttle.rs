@@ -22,7 +22,10 @@ impl Throttle {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let mut wait = Duration::ZERO;
-        for (key, limit) in [(user_key(username), PER_USER), (addr_key(client), PER_ADDRESS)] {
+        for (key, limit) in [
+            (user_key(username), PER_USER),
+            (addr_key(client), PER_ADDRESS),
+        ] {
             if let Some(q) = map.get_mut(&key) {
                 while q.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
                     q.pop_front();

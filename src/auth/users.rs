@@ -125,7 +125,9 @@ pub fn create_department(
         )
         .optional()?;
     if clash.is_some() {
-        return Err(AuthError::Conflict(format!("同一上级下已有部门 \"{name}\"")));
+        return Err(AuthError::Conflict(format!(
+            "同一上级下已有部门 \"{name}\""
+        )));
     }
     let now = tx.now().to_string();
     let id = tx.insert(
@@ -142,18 +144,16 @@ pub fn create_department(
 }
 
 pub fn department(conn: &Connection, id: i64) -> Result<Department, AuthError> {
-    conn.query_row(
-        "SELECT id, parent_id, name, kind FROM departments WHERE id = ?1",
-        [id],
-        dept_row,
-    )
-    .optional()?
-    .ok_or_else(|| AuthError::NotFound(format!("部门 {id}")))
+    conn.prepare_cached("SELECT id, parent_id, name, kind FROM departments WHERE id = ?1")?
+        .query_row([id], dept_row)
+        .optional()?
+        .ok_or_else(|| AuthError::NotFound(format!("部门 {id}")))
 }
 
 /// Departments in tree order: each parent before its children, siblings by name.
 pub fn list_departments(conn: &Connection) -> Result<Vec<Department>, AuthError> {
-    let mut stmt = conn.prepare("SELECT id, parent_id, name, kind FROM departments ORDER BY name")?;
+    let mut stmt =
+        conn.prepare("SELECT id, parent_id, name, kind FROM departments ORDER BY name")?;
     let all = stmt
         .query_map([], dept_row)?
         .collect::<Result<Vec<_>, _>>()?;
@@ -214,7 +214,10 @@ pub fn create_user(tx: &mut WriteTx, new: &NewUser, password_hash: &str) -> Resu
         )
         .optional()?;
     if exists.is_some() {
-        return Err(AuthError::Conflict(format!("用户名 \"{}\" 已存在", new.username)));
+        return Err(AuthError::Conflict(format!(
+            "用户名 \"{}\" 已存在",
+            new.username
+        )));
     }
     for g in &new.roles {
         department(tx.conn(), g.department_id)?;
@@ -242,14 +245,23 @@ pub fn create_user(tx: &mut WriteTx, new: &NewUser, password_hash: &str) -> Resu
     Ok(id)
 }
 
-pub fn set_password(tx: &mut WriteTx, username: &str, password_hash: &str) -> Result<i64, AuthError> {
+pub fn set_password(
+    tx: &mut WriteTx,
+    username: &str,
+    password_hash: &str,
+) -> Result<i64, AuthError> {
     let id = user_id(tx.conn(), username)?;
     let now = tx.now().to_string();
     tx.exec(
         "UPDATE users SET password_hash = ?1, password_set_at = ?2 WHERE id = ?3",
         params![password_hash, now, id],
     )?;
-    tx.change("user", id, Op::Update, &serde_json::json!({"id": id, "password_set_at": now}))?;
+    tx.change(
+        "user",
+        id,
+        Op::Update,
+        &serde_json::json!({"id": id, "password_set_at": now}),
+    )?;
     // A changed password ends every session: the old one may be why it was changed.
     tx.local("DELETE FROM sessions WHERE user_id = ?1", [id])?;
     Ok(id)
@@ -258,7 +270,12 @@ pub fn set_password(tx: &mut WriteTx, username: &str, password_hash: &str) -> Re
 pub fn disable_user(tx: &mut WriteTx, username: &str) -> Result<i64, AuthError> {
     let id = user_id(tx.conn(), username)?;
     tx.exec("UPDATE users SET disabled = 1 WHERE id = ?1", [id])?;
-    tx.change("user", id, Op::Update, &serde_json::json!({"id": id, "disabled": true}))?;
+    tx.change(
+        "user",
+        id,
+        Op::Update,
+        &serde_json::json!({"id": id, "disabled": true}),
+    )?;
     tx.local("DELETE FROM sessions WHERE user_id = ?1", [id])?;
     Ok(id)
 }
@@ -275,11 +292,8 @@ pub fn user_id(conn: &Connection, username: &str) -> Result<i64, AuthError> {
 
 pub fn user(conn: &Connection, id: i64) -> Result<User, AuthError> {
     let (username, display_name, disabled): (String, String, bool) = conn
-        .query_row(
-            "SELECT username, display_name, disabled FROM users WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .prepare_cached("SELECT username, display_name, disabled FROM users WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?
         .ok_or_else(|| AuthError::NotFound(format!("用户 {id}")))?;
     Ok(User {
@@ -300,7 +314,10 @@ pub fn list_users(conn: &Connection) -> Result<Vec<User>, AuthError> {
 }
 
 /// (user id, password hash, disabled) for a login attempt; None when there is no such user.
-pub fn login_record(conn: &Connection, username: &str) -> Result<Option<(i64, String, bool)>, AuthError> {
+pub fn login_record(
+    conn: &Connection,
+    username: &str,
+) -> Result<Option<(i64, String, bool)>, AuthError> {
     Ok(conn
         .query_row(
             "SELECT id, password_hash, disabled FROM users WHERE username = ?1 COLLATE NOCASE",
@@ -320,7 +337,10 @@ fn grants(conn: &Connection, user_id: i64) -> Result<Vec<RoleGrant>, AuthError> 
         let (role, department_id) = row?;
         // A role this binary does not know (written by a newer one) grants nothing here.
         if let Ok(role) = role.parse() {
-            out.push(RoleGrant { role, department_id });
+            out.push(RoleGrant {
+                role,
+                department_id,
+            });
         }
     }
     Ok(out)

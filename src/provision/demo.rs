@@ -53,7 +53,11 @@ pub fn site_file(opts: &DemoOptions) -> Result<(SiteConfig, bool), crate::site::
 
 /// Persists the site file as used (listen overrides included), so `--config DIR/site.toml`
 /// points other commands at exactly this site.
-pub fn save_site_file(dir: &Path, site: &SiteConfig, bound: (SocketAddr, SocketAddr)) -> std::io::Result<()> {
+pub fn save_site_file(
+    dir: &Path,
+    site: &SiteConfig,
+    bound: (SocketAddr, SocketAddr),
+) -> std::io::Result<()> {
     let mut s = site.clone();
     s.listen.portal = bound.0;
     s.listen.office = bound.1;
@@ -65,7 +69,7 @@ pub fn save_site_file(dir: &Path, site: &SiteConfig, bound: (SocketAddr, SocketA
 }
 
 /// Seeds a new demo site, or on an existing one resets the admin password if one was given.
-pub fn prepare(store: &Store, site: &SiteConfig, opts: &DemoOptions) -> Result<Logins, AuthError> {
+pub fn prepare(store: &Store, opts: &DemoOptions) -> Result<Logins, AuthError> {
     let logins_path = opts.dir.join(LOGINS_FILE);
     let saved = std::fs::read_to_string(&logins_path).ok();
     let mut logins = match saved.as_deref().and_then(parse_logins) {
@@ -79,7 +83,7 @@ pub fn prepare(store: &Store, site: &SiteConfig, opts: &DemoOptions) -> Result<L
         auth::check_policy("admin", pw)?;
         logins.admin_password = pw.clone();
     }
-    if first_admin(store, site, &logins.admin_password)? {
+    if first_admin(store, &logins.admin_password)? {
         seed(store, &logins.staff_password)?;
     } else if let Some(pw) = &opts.admin_password {
         let hash = auth::hash_password(pw)?;

@@ -16,13 +16,26 @@ pub fn ensure_data_dir(site: &SiteConfig) -> std::io::Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))
 }
 
-pub fn open_store(site: &SiteConfig) -> Result<Store, store::StoreError> {
-    store::open(&site.db_path(), &site.site.id)
+/// Opens the site database, creating it with the site's top department (its own government,
+/// department 1) the first time, so the first admin can be added at once.
+pub fn open_store(site: &SiteConfig) -> Result<Store, AuthError> {
+    let store = store::open(&site.db_path(), &site.site.id)?;
+    let top = format!("{}人民政府", site.site.name.trim_end_matches("人民政府"));
+    store.write_blocking(move |tx| -> Result<(), AuthError> {
+        let any: bool =
+            tx.conn()
+                .query_row("SELECT EXISTS(SELECT 1 FROM departments)", [], |r| r.get(0))?;
+        if !any {
+            auth::create_department(tx, &top, None, DeptKind::Unit)?;
+        }
+        Ok(())
+    })?;
+    Ok(store)
 }
 
 /// Creates the top department (the site's own government) and the admin, once. Returns false
 /// when the site already had users, so a rerun changes nothing.
-pub fn first_admin(store: &Store, site: &SiteConfig, password: &str) -> Result<bool, AuthError> {
+pub fn first_admin(store: &Store, password: &str) -> Result<bool, AuthError> {
     let has_users: bool = store.read_blocking(|c| -> Result<bool, AuthError> {
         Ok(c.query_row("SELECT EXISTS(SELECT 1 FROM users)", [], |r| r.get(0))?)
     })?;
@@ -31,9 +44,12 @@ pub fn first_admin(store: &Store, site: &SiteConfig, password: &str) -> Result<b
     }
     auth::check_policy("admin", password)?;
     let hash = auth::hash_password(password)?;
-    let top = format!("{}人民政府", site.site.name.trim_end_matches("人民政府"));
     store.write_blocking(move |tx| -> Result<(), AuthError> {
-        let root = auth::create_department(tx, &top, None, DeptKind::Unit)?;
+        let root: i64 = tx.conn().query_row(
+            "SELECT id FROM departments WHERE parent_id IS NULL ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )?;
         auth::create_user(
             tx,
             &NewUser {

@@ -1,16 +1,17 @@
 //! SQLite: open (WAL, foreign keys, busy timeout), migrations, the write path, the change log.
 //!
 //! All writes go through one writer thread, one transaction each, via [`Store::write`]; the
-//! closure gets a [`WriteTx`] that appends the change-log row in the same transaction. Reads
-//! use a small pool of read connections on the blocking thread pool, so SQLite never blocks the
-//! async runtime and readers never wait for the writer (WAL).
+//! closure gets a [`WriteTx`] that appends the change-log row in the same transaction. Reads go
+//! to a few reader threads, each owning one `query_only` connection. SQLite never runs on the
+//! async runtime, readers never wait for the writer (WAL), and the thread count stays fixed
+//! under load instead of growing a blocking pool that fights over connections.
 
 mod lock;
 mod migrate;
 mod tx;
 
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -38,16 +39,26 @@ pub fn open(db_path: &Path, site_id: &str) -> Result<Store, StoreError> {
         [site_id],
     )?;
     let stored: String =
-        conn.query_row("SELECT value FROM meta WHERE key = 'site_id'", [], |r| r.get(0))?;
+        conn.query_row("SELECT value FROM meta WHERE key = 'site_id'", [], |r| {
+            r.get(0)
+        })?;
     if stored != site_id {
         return Err(StoreError::WrongSite {
             found: stored,
             configured: site_id.to_string(),
         });
     }
+    let (read_sender, read_receiver) = mpsc::channel::<ReadJob>();
+    let read_receiver = Arc::new(Mutex::new(read_receiver));
     let mut readers = Vec::with_capacity(READERS);
-    for _ in 0..READERS {
-        readers.push(open_conn(db_path, true)?);
+    for i in 0..READERS {
+        let conn = open_conn(db_path, true)?;
+        let jobs = read_receiver.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("govbox-reader-{i}"))
+            .spawn(move || reader_loop(conn, jobs))
+            .map_err(|e| StoreError::Io("reader thread".into(), e))?;
+        readers.push(handle);
     }
     let (sender, receiver) = mpsc::channel::<Job>();
     let site = site_id.to_string();
@@ -61,8 +72,8 @@ pub fn open(db_path: &Path, site_id: &str) -> Result<Store, StoreError> {
             site_id: site_id.to_string(),
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
+            read_sender: Mutex::new(Some(read_sender)),
             readers: Mutex::new(readers),
-            reader_free: Condvar::new(),
         }),
     })
 }
@@ -89,7 +100,9 @@ pub fn open_read_only(db_path: &Path) -> Result<Connection, StoreError> {
 
 /// The highest change-log seq: what a backup records and what replication ships up to.
 pub fn high_water(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM changes")?
+        .query_row([], |r| r.get(0))?)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +128,7 @@ pub enum StoreError {
 }
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
 #[derive(Clone)]
 pub struct Store {
@@ -126,8 +140,8 @@ struct Inner {
     site_id: String,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    readers: Mutex<Vec<Connection>>,
-    reader_free: Condvar,
+    read_sender: Mutex<Option<mpsc::Sender<ReadJob>>>,
+    readers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Store {
@@ -168,50 +182,53 @@ impl Store {
         result.await.map_err(|_| E::from(StoreError::Closed))?
     }
 
-    /// Runs `f` on a pooled read connection (`query_only`, so a read path cannot write).
+    /// Runs `f` on a reader thread's connection (`query_only`, so a read path cannot write).
     pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Connection) -> Result<T, E>,
-        E: From<StoreError>,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
     {
-        let conn = {
-            let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
-            loop {
-                if let Some(conn) = pool.pop() {
-                    break conn;
-                }
-                pool = self
-                    .inner
-                    .reader_free
-                    .wait(pool)
-                    .unwrap_or_else(|p| p.into_inner());
-            }
-        };
-        let out = f(&conn);
-        self.inner
-            .readers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(conn);
-        self.inner.reader_free.notify_one();
-        out
+        let (reply, result) = mpsc::sync_channel(1);
+        self.submit_read(Box::new(move |conn| {
+            let _ = reply.send(f(conn));
+        }))?;
+        result.recv().map_err(|_| E::from(StoreError::Closed))?
     }
 
+    /// [`Store::read_blocking`] for async callers.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.read_blocking(f))
-            .await
-            .map_err(|_| E::from(StoreError::Closed))?
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.submit_read(Box::new(move |conn| {
+            let _ = reply.send(f(conn));
+        }))?;
+        result.await.map_err(|_| E::from(StoreError::Closed))?
     }
 
     /// Finishes queued writes, checkpoints the WAL and stops the writer. Later writes fail
     /// with [`StoreError::Closed`].
     pub fn close(&self) {
+        drop(
+            self.inner
+                .read_sender
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+        for handle in self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            let _ = handle.join();
+        }
         drop(
             self.inner
                 .sender
@@ -234,6 +251,31 @@ impl Store {
         let guard = self.inner.sender.lock().unwrap_or_else(|p| p.into_inner());
         let sender = guard.as_ref().ok_or(StoreError::Closed)?;
         sender.send(job).map_err(|_| StoreError::Closed)
+    }
+}
+
+impl Store {
+    fn submit_read(&self, job: ReadJob) -> Result<(), StoreError> {
+        let guard = self
+            .inner
+            .read_sender
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+        sender.send(job).map_err(|_| StoreError::Closed)
+    }
+}
+
+fn reader_loop(conn: Connection, jobs: Arc<Mutex<mpsc::Receiver<ReadJob>>>) {
+    loop {
+        let job = {
+            let rx = jobs.lock().unwrap_or_else(|p| p.into_inner());
+            rx.recv()
+        };
+        match job {
+            Ok(job) => job(&conn),
+            Err(_) => return,
+        }
     }
 }
 
@@ -307,7 +349,12 @@ mod tests {
                     "INSERT INTO departments(name, kind, created_at) VALUES ('x', 'unit', ?1)",
                     [tx.now().to_string()],
                 )?;
-                tx.change("department", id, Op::Insert, &serde_json::json!({"name": "x"}))?;
+                tx.change(
+                    "department",
+                    id,
+                    Op::Insert,
+                    &serde_json::json!({"name": "x"}),
+                )?;
                 Ok(())
             })
             .unwrap();
@@ -316,7 +363,12 @@ mod tests {
                 "INSERT INTO departments(name, kind, created_at) VALUES ('y', 'unit', ?1)",
                 [tx.now().to_string()],
             )?;
-            tx.change("department", id, Op::Insert, &serde_json::json!({"name": "y"}))?;
+            tx.change(
+                "department",
+                id,
+                Op::Insert,
+                &serde_json::json!({"name": "y"}),
+            )?;
             Err(StoreError::Closed)
         });
         assert!(failed.is_err());

@@ -18,14 +18,47 @@ use crate::auth::{self, audit, Department, DeptKind, NewUser, Role, RoleGrant, U
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "govbox office API", description = "JSON API of the office listener (政务内网). Errors are `ErrorBody` with a stable `code`."),
-    paths(healthz, login, logout, me, list_users, create_user, disable_user, set_password,
-          list_departments, create_department, list_audit, openapi_json),
-    components(schemas(ErrorBody, User, RoleGrant, Department, DeptKind, audit::Row,
-                       LoginRequest, LoginResponse, CreateUserRequest, PasswordRequest,
-                       CreateDepartmentRequest, Health))
+    info(
+        title = "govbox office API",
+        description = "JSON API of the office listener (政务内网). Errors are `ErrorBody` with a stable `code`."
+    ),
+    paths(
+        healthz,
+        login,
+        logout,
+        me,
+        list_users,
+        create_user,
+        disable_user,
+        set_password,
+        list_departments,
+        create_department,
+        list_audit,
+        openapi_json
+    ),
+    components(schemas(
+        ErrorBody,
+        User,
+        RoleGrant,
+        Department,
+        DeptKind,
+        audit::Row,
+        LoginRequest,
+        LoginResponse,
+        CreateUserRequest,
+        PasswordRequest,
+        CreateDepartmentRequest,
+        Health
+    ))
 )]
 pub struct ApiDoc;
+
+impl ApiDoc {
+    /// The document as served at `/api/openapi.json`.
+    pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+        <ApiDoc as OpenApi>::openapi()
+    }
+}
 
 /// The office listener's JSON routes: (path, handlers). The only place they are registered.
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
@@ -38,7 +71,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/users", get(list_users).post(create_user)),
         ("/api/users/{username}/disable", post(disable_user)),
         ("/api/users/{username}/password", post(set_password)),
-        ("/api/departments", get(list_departments).post(create_department)),
+        (
+            "/api/departments",
+            get(list_departments).post(create_department),
+        ),
         ("/api/audit", get(list_audit)),
     ]
 }
@@ -65,7 +101,7 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "system",
     responses((status = 200, body = Health), (status = 500, body = ErrorBody)))]
 async fn healthz(State(st): State<AppState>) -> Result<Json<Health>, ApiError> {
-    let seq = st.store.read(|c| crate::store::high_water(c)).await?;
+    let seq = st.store.read(crate::store::high_water).await?;
     Ok(Json(Health {
         status: "ok".into(),
         site: st.site.site.id.clone(),
@@ -80,7 +116,7 @@ async fn healthz(State(st): State<AppState>) -> Result<Json<Health>, ApiError> {
 async fn openapi_json() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        ApiDoc::openapi().to_pretty_json().unwrap_or_default(),
+        ApiDoc::openapi_doc().to_pretty_json().unwrap_or_default(),
     )
         .into_response()
 }
@@ -127,7 +163,11 @@ async fn login(
 /// Ends the session.
 #[utoipa::path(post, path = "/api/logout", tag = "session",
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn logout(State(st): State<AppState>, who: Authed, client: Client) -> Result<Response, ApiError> {
+async fn logout(
+    State(st): State<AppState>,
+    who: Authed,
+    client: Client,
+) -> Result<Response, ApiError> {
     end_session(&st, &who, client).await?;
     Ok((
         StatusCode::NO_CONTENT,
@@ -142,7 +182,12 @@ async fn logout(State(st): State<AppState>, who: Authed, client: Client) -> Resu
 
 pub async fn end_session(st: &AppState, who: &Authed, client: Client) -> Result<(), ApiError> {
     let th = who.0.token_hash.clone();
-    let entry = who.entry(client, "logout", &format!("user:{}", who.0.user.username), "");
+    let entry = who.entry(
+        client,
+        "logout",
+        &format!("user:{}", who.0.user.username),
+        "",
+    );
     st.store
         .write(move |tx| -> Result<(), crate::store::StoreError> {
             auth::session::end(tx, &th)?;
@@ -320,7 +365,12 @@ async fn create_department(
     ApiJson(req): ApiJson<CreateDepartmentRequest>,
 ) -> Result<Response, ApiError> {
     who.require(&[Role::Admin])?;
-    let entry = who.entry(client, "department.add", &format!("department:{}", req.name), "");
+    let entry = who.entry(
+        client,
+        "department.add",
+        &format!("department:{}", req.name),
+        "",
+    );
     let dept = st
         .store
         .write(move |tx| -> Result<Department, auth::AuthError> {
@@ -360,6 +410,10 @@ mod tests {
                 "route {path} is missing from the OpenAPI document: add its handler to ApiDoc"
             );
         }
-        assert_eq!(doc.paths.paths.len(), routes().len(), "documented paths without a route");
+        assert_eq!(
+            doc.paths.paths.len(),
+            routes().len(),
+            "documented paths without a route"
+        );
     }
 }

@@ -56,7 +56,9 @@ impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::Unauthenticated | WebError::BadCredentials => StatusCode::UNAUTHORIZED,
-            WebError::Forbidden | WebError::AccountDisabled | WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::Forbidden | WebError::AccountDisabled | WebError::Csrf => {
+                StatusCode::FORBIDDEN
+            }
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             WebError::Conflict(_) => StatusCode::CONFLICT,
@@ -70,11 +72,9 @@ impl WebError {
     /// (code, Chinese, English). Internal details are logged, never shown.
     pub fn describe(&self) -> (&'static str, String, String) {
         match self {
-            WebError::Unauthenticated => (
-                "unauthenticated",
-                "请先登录".into(),
-                "sign in first".into(),
-            ),
+            WebError::Unauthenticated => {
+                ("unauthenticated", "请先登录".into(), "sign in first".into())
+            }
             WebError::BadCredentials => (
                 "bad_credentials",
                 "用户名或密码错误".into(),
@@ -95,13 +95,13 @@ impl WebError {
                 "请求缺少有效的防伪令牌，请刷新页面后重试".into(),
                 "missing or wrong CSRF token; reload the page and try again".into(),
             ),
-            WebError::NotFound(what) => (
-                "not_found",
-                format!("找不到{what}"),
-                "not found".into(),
-            ),
+            WebError::NotFound(what) => ("not_found", format!("找不到{what}"), "not found".into()),
             WebError::BadRequest { code, zh, en } => (code, zh.clone(), en.clone()),
-            WebError::Conflict(zh) => ("conflict", zh.clone(), "conflicts with existing data".into()),
+            WebError::Conflict(zh) => (
+                "conflict",
+                zh.clone(),
+                "conflicts with existing data".into(),
+            ),
             WebError::Throttled(secs) => (
                 "throttled",
                 format!("登录失败次数过多，请 {secs} 秒后再试"),

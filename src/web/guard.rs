@@ -251,11 +251,13 @@ pub async fn sign_in(
         detail,
     };
     if username.is_empty() || username.len() > 64 || password.len() > 1024 {
-        st.audit(attempt(Outcome::Refused, "malformed".into())).await;
+        st.audit(attempt(Outcome::Refused, "malformed".into()))
+            .await;
         return Err(WebError::BadCredentials);
     }
     if let Err(wait) = st.throttle.check(&username, &client_text) {
-        st.audit(attempt(Outcome::Refused, "throttled".into())).await;
+        st.audit(attempt(Outcome::Refused, "throttled".into()))
+            .await;
         return Err(WebError::Throttled(wait.as_secs()));
     }
     let name = username.clone();
@@ -266,7 +268,10 @@ pub async fn sign_in(
     let user = match checked {
         Ok(u) => u,
         Err(e) => {
-            if matches!(e, auth::AuthError::BadCredentials | auth::AuthError::Disabled) {
+            if matches!(
+                e,
+                auth::AuthError::BadCredentials | auth::AuthError::Disabled
+            ) {
                 st.throttle.failed(&username, &client_text);
             }
             st.audit(attempt(Outcome::Refused, e.to_string())).await;
@@ -295,13 +300,18 @@ mod tests {
     #[test]
     fn cookie_parsing_finds_the_named_cookie() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; govbox_session=abc"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; govbox_session=abc"),
+        );
         h.append(header::COOKIE, HeaderValue::from_static("b=2"));
         assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "b").as_deref(), Some("2"));
         assert_eq!(cookie(&h, "missing"), None);
         let set = set_cookie(SESSION_COOKIE, "/", Some("t"), true);
         let set = set.to_str().unwrap();
-        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Secure"));
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Secure")
+        );
     }
 }

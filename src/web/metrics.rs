@@ -52,7 +52,10 @@ impl Metrics {
     pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
         let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP govbox_http_requests_total HTTP requests by listener, route and status.");
+        let _ = writeln!(
+            out,
+            "# HELP govbox_http_requests_total HTTP requests by listener, route and status."
+        );
         let _ = writeln!(out, "# TYPE govbox_http_requests_total counter");
         for ((listener, route, status), n) in &m.requests {
             let _ = writeln!(
@@ -61,7 +64,10 @@ impl Metrics {
                 escape(route)
             );
         }
-        let _ = writeln!(out, "# HELP govbox_http_request_duration_seconds Request latency by listener and route.");
+        let _ = writeln!(
+            out,
+            "# HELP govbox_http_request_duration_seconds Request latency by listener and route."
+        );
         let _ = writeln!(out, "# TYPE govbox_http_request_duration_seconds histogram");
         for ((listener, route), h) in &m.latency {
             let labels = format!("listener=\"{listener}\",route=\"{}\"", escape(route));
@@ -77,8 +83,16 @@ impl Metrics {
                 "govbox_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(out, "govbox_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "govbox_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "govbox_http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "govbox_http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
         }
         for (name, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}");
@@ -90,7 +104,9 @@ impl Metrics {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Records every request. Unmatched paths share one label so a scanner cannot grow the table.

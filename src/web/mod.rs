@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -133,14 +133,19 @@ fn with_common(
 
 async fn security_headers(mut resp: Response) -> Response {
     let h = resp.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, "nosniff".parse().unwrap_or_else(|_| unreachable!()));
-    h.insert(header::X_FRAME_OPTIONS, "DENY".parse().unwrap_or_else(|_| unreachable!()));
-    h.insert(header::REFERRER_POLICY, "same-origin".parse().unwrap_or_else(|_| unreachable!()));
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
-            .parse()
-            .unwrap_or_else(|_| unreachable!()),
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
     );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+        ));
     resp
 }
 
@@ -155,7 +160,7 @@ async fn not_found(uri: Uri) -> Response {
 
 async fn metrics_text(State(st): State<AppState>) -> Result<Response, ApiError> {
     let path = st.store.path().to_path_buf();
-    let seq = st.store.read(|c| crate::store::high_water(c)).await?;
+    let seq = st.store.read(crate::store::high_water).await?;
     let db_bytes: u64 = ["", "-wal"]
         .iter()
         .filter_map(|suffix| {
@@ -165,8 +170,16 @@ async fn metrics_text(State(st): State<AppState>) -> Result<Response, ApiError> 
         })
         .sum();
     let body = st.metrics.render(&[
-        ("govbox_db_size_bytes", "Size of the site database and its WAL.", db_bytes as f64),
-        ("govbox_change_seq", "High-water seq of the change log.", seq as f64),
+        (
+            "govbox_db_size_bytes",
+            "Size of the site database and its WAL.",
+            db_bytes as f64,
+        ),
+        (
+            "govbox_change_seq",
+            "High-water seq of the change log.",
+            seq as f64,
+        ),
         (
             "govbox_schema_version",
             "Schema version of the site database.",
@@ -175,7 +188,10 @@ async fn metrics_text(State(st): State<AppState>) -> Result<Response, ApiError> 
     ]);
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response())
@@ -207,7 +223,7 @@ impl Bound {
 
 /// Serves both listeners until SIGTERM or SIGINT, telling systemd READY, WATCHDOG and STOPPING
 /// when it is listening. In-flight requests finish; then the store is closed cleanly.
-pub async fn serve(st: AppState, bound: Bound) -> std::io::Result<()> {
+pub async fn serve(st: AppState, bound: Bound, mut signals: Signals) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let until_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -227,7 +243,7 @@ pub async fn serve(st: AppState, bound: Bound) -> std::io::Result<()> {
 
     notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = tokio::spawn(watchdog(st.clone()));
-    shutdown_signal().await;
+    signals.recv().await;
     log::info!("stopping: finishing requests in flight");
     notify(&[sd_notify::NotifyState::Stopping]);
     watchdog.abort();
@@ -264,11 +280,7 @@ async fn watchdog(st: AppState) {
     let every = Duration::from_micros(usec / 2);
     loop {
         tokio::time::sleep(every).await;
-        let alive = st
-            .store
-            .read(|c| crate::store::high_water(c))
-            .await
-            .is_ok();
+        let alive = st.store.read(crate::store::high_water).await.is_ok();
         if alive {
             notify(&[sd_notify::NotifyState::Watchdog]);
         } else {
@@ -277,19 +289,27 @@ async fn watchdog(st: AppState) {
     }
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = signal(SignalKind::terminate());
-    let int = signal(SignalKind::interrupt());
-    match (term, int) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
+/// SIGTERM and SIGINT handlers, installed before the listeners are announced so that a stop
+/// request arriving during start-up is a clean stop, not the default kill.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Must be called inside the runtime.
+    pub fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
         }
     }
 }

@@ -31,14 +31,22 @@ impl AppState {
     }
 }
 
-pub async fn login_page(State(st): State<AppState>, session: Option<Extension<Session>>) -> Response {
+pub async fn login_page(
+    State(st): State<AppState>,
+    session: Option<Extension<Session>>,
+) -> Response {
     if session.is_some() {
         return Redirect::to("/").into_response();
     }
     login_form(&st, "", None, axum::http::StatusCode::OK)
 }
 
-fn login_form(st: &AppState, username: &str, error: Option<String>, status: axum::http::StatusCode) -> Response {
+fn login_form(
+    st: &AppState,
+    username: &str,
+    error: Option<String>,
+    status: axum::http::StatusCode,
+) -> Response {
     let token = auth::session::random_token();
     let page = render(
         "login.html",
@@ -50,7 +58,12 @@ fn login_form(st: &AppState, username: &str, error: Option<String>, status: axum
             status,
             [(
                 header::SET_COOKIE,
-                guard::set_cookie(guard::LOGIN_COOKIE, "/login", Some(&token), st.secure_cookies),
+                guard::set_cookie(
+                    guard::LOGIN_COOKIE,
+                    "/login",
+                    Some(&token),
+                    st.secure_cookies,
+                ),
             )],
             html,
         )
@@ -94,8 +107,14 @@ pub async fn login_submit(
     resp
 }
 
-pub async fn logout(State(st): State<AppState>, who: Authed, client: Client) -> Result<Response, PageError> {
-    end_session(&st, &who, client).await.map_err(|e| PageError(e.0))?;
+pub async fn logout(
+    State(st): State<AppState>,
+    who: Authed,
+    client: Client,
+) -> Result<Response, PageError> {
+    end_session(&st, &who, client)
+        .await
+        .map_err(|e| PageError(e.0))?;
     let mut r = Redirect::to("/login").into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
@@ -129,7 +148,9 @@ pub async fn home(State(st): State<AppState>, who: Authed) -> Result<Html<String
                 });
             }
             let seq = crate::store::high_water(c)?;
-            let users: i64 = c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+            let users: i64 = c
+                .prepare_cached("SELECT count(*) FROM users")?
+                .query_row([], |r| r.get(0))?;
             Ok((roles, seq, users))
         })
         .await?;
@@ -203,8 +224,8 @@ pub async fn audit_page(
         "audit.html",
         st.layout("审计日志", Some(&who.0)),
         context! { rows, older, f => context!{
-            actor => filter.actor, action => filter.action, outcome => filter.outcome,
-            from => filter.from, to => filter.to } },
+        actor => filter.actor, action => filter.action, outcome => filter.outcome,
+        from => filter.from, to => filter.to } },
     )?)
 }
 

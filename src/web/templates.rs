@@ -16,7 +16,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("home.html", include_str!("templates/home.html")),
     ("audit.html", include_str!("templates/audit.html")),
     ("error.html", include_str!("templates/error.html")),
-    ("portal_home.html", include_str!("templates/portal_home.html")),
+    (
+        "portal_home.html",
+        include_str!("templates/portal_home.html"),
+    ),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -1,0 +1,391 @@
+//! The real server on 127.0.0.1: sign-in, throttling, CSRF, listener isolation, the audit trail.
+
+mod common;
+
+use common::{error_code, govbox, text, Demo, Web, ADMIN_PW};
+use serde_json::json;
+
+#[tokio::test]
+async fn login_good_bad_and_throttled() {
+    let demo = Demo::start();
+    let mut web = Web::new(&demo.office);
+    let me = web.login("admin", ADMIN_PW).await;
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me["user"]["username"], "admin");
+
+    let mut other = Web::new(&demo.office);
+    let bad = other.login("clerk", "wrong-password-1").await;
+    assert_eq!(bad.status(), 401);
+    assert_eq!(error_code(bad).await, "bad_credentials");
+    let nobody = other.login("nobody", "wrong-password-1").await;
+    assert_eq!(nobody.status(), 401);
+
+    for _ in 0..4 {
+        assert_eq!(other.login("clerk", "wrong-password-1").await.status(), 401);
+    }
+    let right_but_throttled = other.login("clerk", &demo.staff_password()).await;
+    assert_eq!(right_but_throttled.status(), 429);
+    assert!(right_but_throttled.headers().contains_key("retry-after"));
+    assert_eq!(error_code(right_but_throttled).await, "throttled");
+    // Another user from the same address is not locked by clerk's failures alone.
+    assert_eq!(
+        other
+            .login("handler", &demo.staff_password())
+            .await
+            .status(),
+        200
+    );
+
+    let unauth = Web::new(&demo.office).get("/api/me").await;
+    assert_eq!(unauth.status(), 401);
+    assert_eq!(error_code(unauth).await, "unauthenticated");
+}
+
+#[tokio::test]
+async fn form_login_sets_a_strict_httponly_cookie_and_needs_its_form_token() {
+    let demo = Demo::start();
+    let web = Web::new(&demo.office);
+    let page = web.get("/login").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let token = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let form = [("username", "admin"), ("password", ADMIN_PW)];
+    let no_token = web
+        .http
+        .post(format!("{}/login", demo.office))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 403);
+    let ok = web
+        .http
+        .post(format!("{}/login", demo.office))
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PW),
+            ("_csrf", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303);
+    let cookie = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("govbox_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let home = web.get("/").await;
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(html.contains("工作台") && html.contains("系统管理员"));
+
+    let anonymous = Web::new(&demo.office).get("/").await;
+    assert_eq!(anonymous.status(), 303);
+    assert_eq!(anonymous.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn state_change_without_csrf_token_is_refused_and_audited() {
+    let demo = Demo::start();
+    let mut web = Web::new(&demo.office);
+    web.login("admin", ADMIN_PW).await;
+    let before = demo.audit_count();
+    let body = json!({"name": "测试科", "parent_id": 1, "kind": "office"});
+    let r = web
+        .post_without_csrf("/api/departments", body.clone())
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "csrf");
+    let mut wrong = web
+        .http
+        .post(format!("{}/api/departments", demo.office))
+        .json(&body);
+    wrong = wrong.header("x-csrf-token", "0".repeat(64));
+    assert_eq!(wrong.send().await.unwrap().status(), 403);
+    // A form post to a page route without the token is refused too.
+    let form = web
+        .http
+        .post(format!("{}/logout", demo.office))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 403);
+    assert_eq!(demo.audit_count(), before + 3);
+    let list = web.get("/api/audit?outcome=refused&limit=3").await;
+    let rows: serde_json::Value = list.json().await.unwrap();
+    assert_eq!(rows[0]["actor"], "admin");
+    assert_eq!(rows[0]["outcome"], "refused");
+    // Nothing was created.
+    let depts: serde_json::Value = web.get("/api/departments").await.json().await.unwrap();
+    assert!(!depts
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["name"] == "测试科"));
+    // With the token it works.
+    assert_eq!(web.post("/api/departments", body).await.status(), 201);
+}
+
+#[tokio::test]
+async fn office_routes_are_not_on_the_portal_listener() {
+    let demo = Demo::start();
+    let portal = Web::new(&demo.portal);
+    assert_eq!(portal.get("/").await.status(), 200);
+    assert_eq!(portal.get("/static/app.css").await.status(), 200);
+    for path in [
+        "/login",
+        "/audit",
+        "/api/me",
+        "/api/users",
+        "/api/audit",
+        "/api/openapi.json",
+        "/metrics",
+        "/healthz",
+    ] {
+        assert_eq!(
+            portal.get(path).await.status(),
+            404,
+            "{path} reachable on the portal"
+        );
+    }
+    let post = portal
+        .post_without_csrf(
+            "/api/login",
+            json!({"username": "admin", "password": ADMIN_PW}),
+        )
+        .await;
+    assert_eq!(post.status(), 404);
+    let office = Web::new(&demo.office);
+    assert_eq!(office.get("/healthz").await.status(), 200);
+    let metrics = office.get("/metrics").await.text().await.unwrap();
+    for name in [
+        "govbox_http_requests_total{listener=\"office\",route=\"/healthz\",status=\"200\"}",
+        "govbox_http_request_duration_seconds_bucket",
+        "govbox_db_size_bytes",
+        "govbox_change_seq",
+    ] {
+        assert!(metrics.contains(name), "metrics lack {name}");
+    }
+}
+
+#[tokio::test]
+async fn every_mutating_call_writes_one_audit_row_and_the_chain_verifies() {
+    let demo = Demo::start();
+    let mut web = Web::new(&demo.office);
+    let mut count = demo.audit_count();
+    let mut expect_one_more = |what: &str| {
+        let now = demo.audit_count();
+        assert_eq!(now, count + 1, "{what} must add exactly one audit row");
+        count = now;
+    };
+    web.login("admin", ADMIN_PW).await;
+    expect_one_more("login");
+    let r = web
+        .post(
+            "/api/departments",
+            json!({"name": "农业农村局", "parent_id": 1, "kind": "unit"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let dept: serde_json::Value = r.json().await.unwrap();
+    expect_one_more("department add");
+    let r = web
+        .post(
+            "/api/users",
+            json!({"username": "liu", "display_name": "刘六", "password": "Rice-field-2026",
+                   "roles": [{"role": "handler", "department_id": dept["id"]}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    expect_one_more("user add");
+    let weak = web
+        .post(
+            "/api/users",
+            json!({"username": "wu", "display_name": "吴", "password": "123",
+                   "roles": [{"role": "handler", "department_id": 1}]}),
+        )
+        .await;
+    assert_eq!(weak.status(), 400);
+    assert_eq!(error_code(weak).await, "weak_password");
+    expect_one_more("refused user add");
+    let dup = web
+        .post(
+            "/api/users",
+            json!({"username": "LIU", "display_name": "刘", "password": "Rice-field-2027",
+                   "roles": [{"role": "handler", "department_id": 1}]}),
+        )
+        .await;
+    assert_eq!(dup.status(), 409);
+    expect_one_more("duplicate user add");
+    let r = web
+        .post(
+            "/api/users/liu/password",
+            json!({"password": "Wheat-field-2026"}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    expect_one_more("password set");
+    let mut liu = Web::new(&demo.office);
+    assert_eq!(liu.login("liu", "Wheat-field-2026").await.status(), 200);
+    expect_one_more("liu login");
+    let forbidden = liu.post("/api/users/clerk/disable", json!({})).await;
+    assert_eq!(forbidden.status(), 403);
+    assert_eq!(error_code(forbidden).await, "forbidden");
+    expect_one_more("forbidden disable");
+    assert_eq!(
+        web.post("/api/users/liu/disable", json!({})).await.status(),
+        200
+    );
+    expect_one_more("disable");
+    assert_eq!(
+        liu.get("/api/me").await.status(),
+        401,
+        "disabling ends sessions"
+    );
+    assert_eq!(web.post("/api/logout", json!({})).await.status(), 204);
+    expect_one_more("logout");
+    assert_eq!(web.get("/api/me").await.status(), 401);
+
+    let out = govbox(&["audit", "verify", "--config", &demo.config_str()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("校验通过"));
+}
+
+#[tokio::test]
+async fn auditors_browse_the_log_and_others_cannot() {
+    let demo = Demo::start();
+    let mut auditor = Web::new(&demo.office);
+    assert_eq!(
+        auditor
+            .login("auditor", &demo.staff_password())
+            .await
+            .status(),
+        200
+    );
+    let page = auditor.get("/audit?action=login&outcome=ok").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("审计日志") && html.contains("auditor"));
+    let rows: serde_json::Value = auditor
+        .get("/api/audit?actor=auditor&action=login")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    let bad = auditor.get("/api/audit?limit=many").await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(error_code(bad).await, "invalid_query");
+
+    let mut clerk = Web::new(&demo.office);
+    clerk.login("clerk", &demo.staff_password()).await;
+    assert_eq!(clerk.get("/api/audit").await.status(), 403);
+    assert_eq!(clerk.get("/audit").await.status(), 403);
+    // The product offers no way to change the log: no route takes a write to it.
+    let del = clerk
+        .http
+        .delete(format!("{}/api/audit", demo.office))
+        .header("x-csrf-token", clerk.csrf.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), 405);
+}
+
+#[tokio::test]
+async fn malformed_oversized_and_hostile_json_get_clear_errors() {
+    let demo = Demo::start();
+    let mut web = Web::new(&demo.office);
+    web.login("admin", ADMIN_PW).await;
+    let csrf = web.csrf.clone().unwrap();
+    let raw = |body: Vec<u8>, ct: &'static str| {
+        web.http
+            .post(format!("{}/api/departments", demo.office))
+            .header("x-csrf-token", csrf.clone())
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let r = raw(b"{\"name\": ".to_vec(), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(error_code(r).await, "invalid_json");
+    let r = raw(
+        b"{\"name\": 5, \"kind\": \"unit\"}".to_vec(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400, "a wrong type is bad input");
+    assert_eq!(error_code(r).await, "invalid_json");
+    let r = raw(b"name=x".to_vec(), "text/plain").await.unwrap();
+    assert_eq!(r.status(), 415);
+    assert_eq!(error_code(r).await, "unsupported_media_type");
+    let big = format!(
+        "{{\"name\": \"{}\", \"kind\": \"unit\"}}",
+        "x".repeat(2 << 20)
+    );
+    let r = raw(big.into_bytes(), "application/json").await.unwrap();
+    assert_eq!(r.status(), 413);
+    let r = web
+        .post(
+            "/api/departments",
+            json!({"name": "", "parent_id": null, "kind": "unit"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(error_code(r).await, "invalid_input");
+    let r = web
+        .post(
+            "/api/departments",
+            json!({"name": "<script>alert(1)</script>", "parent_id": 999, "kind": "unit"}),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = web
+        .post("/api/users", json!({"username": "../../etc", "display_name": "x", "password": "Rice-field-2026", "roles": []}))
+        .await;
+    assert_eq!(error_code(r).await, "invalid_input");
+    let r = web.get("/api/nothing-here").await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(error_code(r).await, "not_found");
+}
+
+#[tokio::test]
+async fn demo_reuses_its_data_dir() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut first = Demo::start_in(temp.path());
+    assert!(first.stdout.iter().any(|l| l.contains("已创建")));
+    let staff = first.staff_password();
+    assert!(first.stop().success());
+    let second = Demo::start_in(temp.path());
+    assert!(second.stdout.iter().any(|l| l.contains("已重新启动")));
+    assert_eq!(second.staff_password(), staff);
+    let mut web = Web::new(&second.office);
+    assert_eq!(web.login("supervisor", &staff).await.status(), 200);
+    let users: Vec<serde_json::Value> = {
+        let mut admin = Web::new(&second.office);
+        admin.login("admin", ADMIN_PW).await;
+        admin.get("/api/users").await.json().await.unwrap()
+    };
+    assert_eq!(
+        users.len(),
+        12,
+        "admin plus one user per other role, not seeded twice"
+    );
+}
