@@ -389,9 +389,18 @@ backup_dir = "/srv/backup/govbox"
     #[test]
     fn shipped_examples_are_valid() {
         let examples = [
-            (include_str!("../provisioning/examples/township.toml"), Tier::Township),
-            (include_str!("../provisioning/examples/county.toml"), Tier::County),
-            (include_str!("../provisioning/examples/province.toml"), Tier::Province),
+            (
+                include_str!("../provisioning/examples/township.toml"),
+                Tier::Township,
+            ),
+            (
+                include_str!("../provisioning/examples/county.toml"),
+                Tier::County,
+            ),
+            (
+                include_str!("../provisioning/examples/province.toml"),
+                Tier::Province,
+            ),
         ];
         for (text, tier) in examples {
             assert_eq!(parse(text).unwrap().site.tier, tier);

@@ -5,11 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the tests use: nftables and iproute2 (firewall tests in network namespaces),
-# sqlite3 (tests that tamper with a database from outside the product).
+# Chromium and its WebDriver (page tests in a real browser), a CJK font (legible screenshots).
 need=()
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
-command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "tests/run.sh: missing ${need[*]}; run as root or install them" >&2

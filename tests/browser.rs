@@ -1,0 +1,268 @@
+//! The office and portal pages in a real headless Chromium, driven over WebDriver
+//! (Debian's `chromium` and `chromium-driver`, installed by tests/run.sh).
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Demo, ADMIN_PW};
+use serde_json::{json, Value};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver) must be installed");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--disable-quic",
+                         "--window-size=1280,900",
+                         format!("--user-data-dir={}", profile.path().display())]
+            }
+        }}});
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
+            .to_string();
+        Driver {
+            child,
+            http,
+            base,
+            session,
+            _profile: profile,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        if v["value"].get("error").is_some() {
+            panic!("WebDriver {path}: {v}");
+        }
+        v["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn title(&self) -> String {
+        self.call(reqwest::Method::GET, "/title", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn eval(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
+    /// Saves a screenshot under target/ so a person can look at what the test saw.
+    async fn screenshot(&self, name: &str) {
+        use base64_decode::decode;
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = decode(b64.as_str().unwrap());
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+/// Base64 (standard alphabet) for screenshots; ten lines do not justify a crate.
+mod base64_decode {
+    pub fn decode(s: &str) -> Vec<u8> {
+        let val = |c: u8| match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            _ => 63,
+        };
+        let bytes: Vec<u8> = s
+            .bytes()
+            .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+            .collect();
+        let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+        for chunk in bytes.chunks(4) {
+            let n = chunk.iter().enumerate().fold(0u32, |acc, (i, c)| {
+                acc | (u32::from(val(*c)) << (18 - 6 * i))
+            });
+            out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn staff_sign_in_see_the_workbench_and_sign_out_in_a_real_browser() {
+    let demo = Demo::start();
+    let b = Driver::start().await;
+
+    b.go(&format!("{}/", demo.office)).await;
+    assert_eq!(
+        b.title().await,
+        "登录 - 示例县",
+        "anonymous visitors land on the login page"
+    );
+    b.type_into("input[name=username]", "admin").await;
+    b.type_into("input[name=password]", "wrong-password-9")
+        .await;
+    b.click("button[type=submit]").await;
+    let error = b
+        .eval("return document.querySelector('.error').innerText")
+        .await;
+    assert_eq!(error, "用户名或密码错误");
+
+    b.type_into("input[name=password]", ADMIN_PW).await;
+    b.click("button[type=submit]").await;
+    assert_eq!(b.title().await, "工作台 - 示例县");
+    let header_colour = b
+        .eval("return getComputedStyle(document.querySelector('header.top')).backgroundColor")
+        .await;
+    assert_eq!(
+        header_colour, "rgb(31, 78, 140)",
+        "the stylesheet is served and applied"
+    );
+    b.screenshot("office-workbench").await;
+
+    b.click("nav a[href='/audit']").await;
+    assert_eq!(b.title().await, "审计日志 - 示例县");
+    let first_action = b
+        .eval("return document.querySelector('table.grid tbody tr td:nth-child(5)').innerText")
+        .await;
+    assert_eq!(
+        first_action, "login",
+        "the newest audit row is this sign-in"
+    );
+
+    // A phone-sized window must not need sideways scrolling on the workbench.
+    b.go(&format!("{}/", demo.office)).await;
+    b.resize(375, 740).await;
+    let overflow = b
+        .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        .await;
+    assert_eq!(overflow, 0);
+    b.screenshot("office-workbench-phone").await;
+
+    b.click("nav button[type=submit]").await;
+    assert_eq!(b.title().await, "登录 - 示例县");
+    b.go(&format!("{}/", demo.office)).await;
+    assert_eq!(b.title().await, "登录 - 示例县", "signed out for real");
+}
+
+#[tokio::test]
+async fn the_portal_home_page_renders_in_a_real_browser() {
+    let demo = Demo::start();
+    let b = Driver::start().await;
+    b.go(&format!("{}/", demo.portal)).await;
+    assert_eq!(b.title().await, "首页 - 示例县");
+    let tiles = b
+        .eval("return document.querySelectorAll('.tile').length")
+        .await;
+    assert_eq!(tiles, 4);
+    let lang = b.eval("return document.documentElement.lang").await;
+    assert_eq!(lang, "zh-CN");
+    b.screenshot("portal-home").await;
+}
