@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -19,9 +20,12 @@ struct Driver {
     _profile: tempfile::TempDir,
 }
 
+/// chromedriver runs in its own process group with the browsers it starts, so killing the
+/// group on drop leaves nothing behind, also when a test fails half-way.
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.wait();
     }
 }
@@ -35,6 +39,7 @@ impl Driver {
             .port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -79,6 +84,12 @@ impl Driver {
             session,
             _profile: profile,
         }
+    }
+
+    /// Ends the WebDriver session, which closes the browser cleanly.
+    async fn quit(self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self.http.delete(url).send().await;
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -250,6 +261,7 @@ async fn staff_sign_in_see_the_workbench_and_sign_out_in_a_real_browser() {
     assert_eq!(b.title().await, "登录 - 示例县");
     b.go(&format!("{}/", demo.office)).await;
     assert_eq!(b.title().await, "登录 - 示例县", "signed out for real");
+    b.quit().await;
 }
 
 #[tokio::test]
@@ -265,4 +277,5 @@ async fn the_portal_home_page_renders_in_a_real_browser() {
     let lang = b.eval("return document.documentElement.lang").await;
     assert_eq!(lang, "zh-CN");
     b.screenshot("portal-home").await;
+    b.quit().await;
 }

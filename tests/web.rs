@@ -389,3 +389,94 @@ async fn demo_reuses_its_data_dir() {
         "admin plus one user per other role, not seeded twice"
     );
 }
+
+#[tokio::test]
+async fn admins_manage_accounts_from_the_users_page() {
+    let demo = Demo::start();
+    let mut admin = Web::new(&demo.office);
+    admin.login("admin", ADMIN_PW).await;
+    let csrf = admin.csrf.clone().unwrap();
+    let page = admin.get("/users").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("窗口人员"));
+    let form = |extra: &[(&str, &str)]| {
+        let mut f = vec![
+            ("_csrf", csrf.as_str()),
+            ("username", "zhouqi"),
+            ("display_name", "周七"),
+            ("role", "clerk"),
+            ("department_id", "1"),
+        ];
+        f.extend_from_slice(extra);
+        f.into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let before = demo.audit_count();
+    let weak = admin
+        .http
+        .post(format!("{}/users", demo.office))
+        .form(&form(&[("password", "123")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), 400);
+    assert!(weak.text().await.unwrap().contains("密码不符合要求"));
+    assert_eq!(demo.audit_count(), before + 1, "a refused add is audited");
+    let added = admin
+        .http
+        .post(format!("{}/users", demo.office))
+        .form(&form(&[("password", "")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 200);
+    let html = added.text().await.unwrap();
+    let password = html
+        .split("初始密码（只显示这一次）: ")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("generated password shown once")
+        .to_string();
+    assert_eq!(demo.audit_count(), before + 2);
+    let mut zhou = Web::new(&demo.office);
+    assert_eq!(zhou.login("zhouqi", &password).await.status(), 200);
+    assert_eq!(
+        zhou.get("/users").await.status(),
+        403,
+        "only admins manage accounts"
+    );
+
+    let reset = admin
+        .http
+        .post(format!("{}/users/zhouqi/reset", demo.office))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(reset
+        .text()
+        .await
+        .unwrap()
+        .contains("新密码（只显示这一次）"));
+    assert_eq!(
+        zhou.get("/api/me").await.status(),
+        401,
+        "a reset ends the user's sessions"
+    );
+    let disabled = admin
+        .http
+        .post(format!("{}/users/zhouqi/disable", demo.office))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(disabled.text().await.unwrap().contains("已停用用户 zhouqi"));
+    assert_eq!(
+        demo.audit_count(),
+        before + 5,
+        "weak, add, sign-in, reset, disable"
+    );
+    let verify = govbox(&["audit", "verify", "--config", &demo.config_str()]);
+    assert!(verify.status.success(), "{}", text(&verify));
+}

@@ -11,6 +11,7 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+use super::accounts;
 use super::error::{ApiError, ErrorBody};
 use super::guard::{self, Audited, Authed, Client};
 use super::AppState;
@@ -234,27 +235,12 @@ async fn create_user(
     client: Client,
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
-    who.require(&[Role::Admin])?;
-    auth::validate_username(&req.username)?;
-    auth::check_policy(&req.username, &req.password)?;
-    let password = req.password;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| super::WebError::Internal(e.to_string()))??;
     let new = NewUser {
         username: req.username,
         display_name: req.display_name,
         roles: req.roles,
     };
-    let entry = who.entry(client, "user.add", &format!("user:{}", new.username), "");
-    let user = st
-        .store
-        .write(move |tx| -> Result<User, auth::AuthError> {
-            let id = auth::create_user(tx, &new, &hash)?;
-            audit::append(tx, &entry)?;
-            auth::user(tx.conn(), id)
-        })
-        .await?;
+    let user = accounts::add_user(&st, &who, client, new, req.password).await?;
     Ok((StatusCode::CREATED, Extension(Audited), Json(user)).into_response())
 }
 
@@ -269,24 +255,7 @@ async fn disable_user(
     client: Client,
     Path(username): Path<String>,
 ) -> Result<Response, ApiError> {
-    who.require(&[Role::Admin])?;
-    if username.eq_ignore_ascii_case(&who.0.user.username) {
-        return Err(super::WebError::bad_request(
-            "invalid_input",
-            "不能停用自己的账号",
-            "you cannot disable your own account",
-        )
-        .into());
-    }
-    let entry = who.entry(client, "user.disable", &format!("user:{username}"), "");
-    let user = st
-        .store
-        .write(move |tx| -> Result<User, auth::AuthError> {
-            let id = auth::disable_user(tx, &username)?;
-            audit::append(tx, &entry)?;
-            auth::user(tx.conn(), id)
-        })
-        .await?;
+    let user = accounts::disable_user(&st, &who, client, username).await?;
     Ok((Extension(Audited), Json(user)).into_response())
 }
 
@@ -310,30 +279,15 @@ async fn set_password(
     Path(username): Path<String>,
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> Result<Response, ApiError> {
-    let own = username.eq_ignore_ascii_case(&who.0.user.username);
-    if own {
-        let current = req.current_password.clone().unwrap_or_default();
-        let name = username.clone();
-        st.store
-            .read(move |c| auth::authenticate(c, &name, &current))
-            .await
-            .map_err(|_| super::WebError::BadCredentials)?;
-    } else {
-        who.require(&[Role::Admin])?;
-    }
-    auth::check_policy(&username, &req.password)?;
-    let password = req.password;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| super::WebError::Internal(e.to_string()))??;
-    let entry = who.entry(client, "user.passwd", &format!("user:{username}"), "");
-    st.store
-        .write(move |tx| -> Result<(), auth::AuthError> {
-            auth::set_password(tx, &username, &hash)?;
-            audit::append(tx, &entry)?;
-            Ok(())
-        })
-        .await?;
+    accounts::set_password(
+        &st,
+        &who,
+        client,
+        username,
+        req.password,
+        req.current_password,
+    )
+    .await?;
     Ok((StatusCode::NO_CONTENT, Extension(Audited)).into_response())
 }
 

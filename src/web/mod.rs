@@ -1,6 +1,7 @@
 //! axum: the two listeners (portal, office), shared layers, templates, static assets, and the
 //! server's life: READY, watchdog, graceful shutdown.
 
+mod accounts;
 pub mod api;
 mod error;
 mod guard;
@@ -78,6 +79,9 @@ pub fn office_router(st: AppState) -> Router {
         .route("/login", get(pages::login_page).post(pages::login_submit))
         .route("/logout", post(pages::logout))
         .route("/audit", get(pages::audit_page))
+        .route("/users", get(pages::users).post(pages::add_user))
+        .route("/users/{username}/disable", post(pages::disable_user))
+        .route("/users/{username}/reset", post(pages::reset_password))
         .route("/metrics", get(metrics_text));
     for (path, handlers) in api::routes() {
         r = r.route(path, handlers);

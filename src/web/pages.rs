@@ -1,18 +1,19 @@
 //! The office listener's pages: login, logout, 工作台, audit log.
 
-use axum::extract::{Form, State};
+use axum::extract::{Form, Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
 
+use super::accounts;
 use super::api::{end_session, ApiQuery};
 use super::error::PageError;
 use super::guard::{self, Audited, Authed, Client};
 use super::templates::render;
 use super::{AppState, WebError};
-use crate::auth::{self, audit, Role, Session};
+use crate::auth::{self, audit, NewUser, Role, RoleGrant, Session};
 
 impl AppState {
     /// Values every office page's layout needs.
@@ -27,6 +28,7 @@ impl AppState {
             user => user.map(|u| context!{ username => u.username, display_name => u.display_name }),
             csrf => session.map(|s| s.csrf.clone()),
             can_audit => user.is_some_and(|u| u.has_any(&[Role::Admin, Role::Auditor])),
+            is_admin => user.is_some_and(|u| u.has(Role::Admin)),
         }
     }
 }
@@ -132,7 +134,6 @@ struct GrantView {
 
 pub async fn home(State(st): State<AppState>, who: Authed) -> Result<Html<String>, PageError> {
     let user = who.0.user.clone();
-    let is_admin = user.has(Role::Admin);
     let grants = user.roles.clone();
     let (roles, seq, user_count) = st
         .store
@@ -159,7 +160,7 @@ pub async fn home(State(st): State<AppState>, who: Authed) -> Result<Html<String
         "home.html",
         st.layout("工作台", Some(&who.0)),
         context! {
-            roles, todo, is_admin,
+            roles, todo,
             site_id => st.site.site.id,
             schema_version => crate::store::schema_version(),
             change_seq => seq,
@@ -243,4 +244,188 @@ fn query_string(f: &audit::Filter) -> String {
     .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
     .collect();
     serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct UserForm {
+    username: String,
+    display_name: String,
+    role: String,
+    department_id: i64,
+    #[serde(default)]
+    password: String,
+}
+
+/// What the users page shows after an action: a notice or an error, and the form to refill.
+#[derive(Default)]
+struct UsersOutcome {
+    notice: Option<String>,
+    error: Option<WebError>,
+    form: Option<UserForm>,
+}
+
+async fn users_page(
+    st: &AppState,
+    who: &Authed,
+    outcome: UsersOutcome,
+) -> Result<Response, PageError> {
+    who.require(&[Role::Admin])?;
+    let (users, depts) = st
+        .store
+        .read(|c| -> Result<_, WebError> { Ok((auth::list_users(c)?, auth::list_departments(c)?)) })
+        .await?;
+    let dept_name = |id: i64| {
+        depts
+            .iter()
+            .find(|d| d.id == id)
+            .map_or_else(|| id.to_string(), |d| d.name.clone())
+    };
+    let users: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let grants: Vec<String> = u
+                .roles
+                .iter()
+                .map(|g| format!("{} · {}", g.role.name_zh(), dept_name(g.department_id)))
+                .collect();
+            context! { username => u.username, display_name => u.display_name,
+            disabled => u.disabled, grants }
+        })
+        .collect();
+    let departments: Vec<Value> = depts
+        .iter()
+        .map(|d| {
+            let depth = std::iter::successors(d.parent_id, |p| {
+                depts.iter().find(|x| x.id == *p).and_then(|x| x.parent_id)
+            })
+            .count();
+            context! { id => d.id, label => format!("{}{}", "　".repeat(depth), d.name) }
+        })
+        .collect();
+    let roles: Vec<(&str, &str)> = Role::ALL.iter().map(|r| (r.code(), r.name_zh())).collect();
+    let status = outcome
+        .error
+        .as_ref()
+        .map_or(axum::http::StatusCode::OK, WebError::status);
+    let error = outcome.error.map(|e| e.describe().1);
+    let html = render(
+        "users.html",
+        st.layout("用户管理", Some(&who.0)),
+        context! { users, departments, roles, error, notice => outcome.notice,
+        form => outcome.form, current => who.0.user.username },
+    )?;
+    Ok((status, html).into_response())
+}
+
+pub async fn users(State(st): State<AppState>, who: Authed) -> Result<Response, PageError> {
+    users_page(&st, &who, UsersOutcome::default()).await
+}
+
+pub async fn add_user(
+    State(st): State<AppState>,
+    who: Authed,
+    client: Client,
+    Form(form): Form<UserForm>,
+) -> Result<Response, PageError> {
+    let role = form
+        .role
+        .parse::<Role>()
+        .map_err(|e| PageError(WebError::bad_request("invalid_input", e, "unknown role")))?;
+    let generated = form.password.is_empty();
+    let password = if generated {
+        auth::generate_password()
+    } else {
+        form.password.clone()
+    };
+    let new = NewUser {
+        username: form.username.trim().to_string(),
+        display_name: form.display_name.clone(),
+        roles: vec![RoleGrant {
+            role,
+            department_id: form.department_id,
+        }],
+    };
+    let outcome = match accounts::add_user(&st, &who, client, new, password.clone()).await {
+        Ok(u) => UsersOutcome {
+            notice: Some(if generated {
+                format!(
+                    "已添加用户 {}，初始密码（只显示这一次）: {password}",
+                    u.username
+                )
+            } else {
+                format!("已添加用户 {}", u.username)
+            }),
+            ..Default::default()
+        },
+        Err(e) => UsersOutcome {
+            error: Some(e),
+            form: Some(form),
+            ..Default::default()
+        },
+    };
+    audited(
+        outcome.error.is_none(),
+        users_page(&st, &who, outcome).await,
+    )
+}
+
+pub async fn disable_user(
+    State(st): State<AppState>,
+    who: Authed,
+    client: Client,
+    Path(username): Path<String>,
+) -> Result<Response, PageError> {
+    let outcome = match accounts::disable_user(&st, &who, client, username).await {
+        Ok(u) => UsersOutcome {
+            notice: Some(format!("已停用用户 {}", u.username)),
+            ..Default::default()
+        },
+        Err(e) => UsersOutcome {
+            error: Some(e),
+            ..Default::default()
+        },
+    };
+    audited(
+        outcome.error.is_none(),
+        users_page(&st, &who, outcome).await,
+    )
+}
+
+pub async fn reset_password(
+    State(st): State<AppState>,
+    who: Authed,
+    client: Client,
+    Path(username): Path<String>,
+) -> Result<Response, PageError> {
+    let password = auth::generate_password();
+    let outcome =
+        match accounts::set_password(&st, &who, client, username.clone(), password.clone(), None)
+            .await
+        {
+            Ok(()) => UsersOutcome {
+                notice: Some(format!(
+                    "用户 {username} 的新密码（只显示这一次）: {password}"
+                )),
+                ..Default::default()
+            },
+            Err(e) => UsersOutcome {
+                error: Some(e),
+                ..Default::default()
+            },
+        };
+    audited(
+        outcome.error.is_none(),
+        users_page(&st, &who, outcome).await,
+    )
+}
+
+/// A successful account action has written its own audit row; a refused one has not, and is
+/// left to the guard, which records it from the response status.
+fn audited(done: bool, r: Result<Response, PageError>) -> Result<Response, PageError> {
+    r.map(|mut resp| {
+        if done {
+            resp.extensions_mut().insert(Audited);
+        }
+        resp
+    })
 }

@@ -15,6 +15,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("templates/login.html")),
     ("home.html", include_str!("templates/home.html")),
     ("audit.html", include_str!("templates/audit.html")),
+    ("users.html", include_str!("templates/users.html")),
     ("error.html", include_str!("templates/error.html")),
     (
         "portal_home.html",
