@@ -1,0 +1,52 @@
+//! The OpenAPI document describes the server that is running, and docs/api.md describes it too.
+
+mod common;
+
+use common::{Demo, Web, ADMIN_PW};
+
+fn operations(doc: &serde_json::Value) -> Vec<(String, String)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                ops.push((method.to_string(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let demo = Demo::start();
+    let mut web = Web::new(&demo.office);
+    web.login("admin", ADMIN_PW).await;
+    let doc: serde_json::Value = web.get("/api/openapi.json").await.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let ops = operations(&doc);
+    assert!(ops.len() >= 12, "{ops:?}");
+    // Logout last: it ends the session the other calls use.
+    let (last, rest): (Vec<_>, Vec<_>) = ops.into_iter().partition(|(_, p)| p == "/api/logout");
+    for (method, path) in rest.into_iter().chain(last) {
+        let url = path.replace("{username}", "clerk");
+        let r = match method.as_str() {
+            "get" => web.get(&url).await,
+            _ => web.post(&url, serde_json::json!({})).await,
+        };
+        let s = r.status().as_u16();
+        assert!(
+            s != 404 && s != 405,
+            "{method} {path} documented but answered {s}"
+        );
+    }
+}
+
+#[test]
+fn docs_api_md_lists_every_operation() {
+    let doc = serde_json::to_value(govbox::web::api::ApiDoc::openapi_doc()).unwrap();
+    let md = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md")).unwrap();
+    for (method, path) in operations(&doc) {
+        let line = format!("`{} {}`", method.to_uppercase(), path);
+        assert!(md.contains(&line), "docs/api.md does not describe {line}");
+    }
+}
