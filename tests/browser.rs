@@ -152,6 +152,32 @@ impl Driver {
             .to_string()
     }
 
+    /// Waits (bounded) for a navigation started by a click to land on the page titled `want`.
+    async fn wait_title(&self, want: &str) {
+        let mut seen = String::new();
+        for _ in 0..100 {
+            seen = self.title().await;
+            if seen == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("expected the page {want:?}, still on {seen:?}");
+    }
+
+    /// Waits (bounded) for an element to appear and returns its text.
+    async fn wait_text(&self, css: &str) -> String {
+        let script =
+            format!("const e = document.querySelector({css:?}); return e ? e.innerText : null");
+        for _ in 0..100 {
+            if let Value::String(text) = self.eval(&script).await {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never appeared");
+    }
+
     async fn eval(&self, script: &str) -> Value {
         self.call(
             reqwest::Method::POST,
@@ -221,14 +247,11 @@ async fn staff_sign_in_see_the_workbench_and_sign_out_in_a_real_browser() {
     b.type_into("input[name=password]", "wrong-password-9")
         .await;
     b.click("button[type=submit]").await;
-    let error = b
-        .eval("return document.querySelector('.error').innerText")
-        .await;
-    assert_eq!(error, "用户名或密码错误");
+    assert_eq!(b.wait_text(".error").await, "用户名或密码错误");
 
     b.type_into("input[name=password]", ADMIN_PW).await;
     b.click("button[type=submit]").await;
-    assert_eq!(b.title().await, "工作台 - 示例县");
+    b.wait_title("工作台 - 示例县").await;
     let header_colour = b
         .eval("return getComputedStyle(document.querySelector('header.top')).backgroundColor")
         .await;
@@ -239,7 +262,7 @@ async fn staff_sign_in_see_the_workbench_and_sign_out_in_a_real_browser() {
     b.screenshot("office-workbench").await;
 
     b.click("nav a[href='/audit']").await;
-    assert_eq!(b.title().await, "审计日志 - 示例县");
+    b.wait_title("审计日志 - 示例县").await;
     let first_action = b
         .eval("return document.querySelector('table.grid tbody tr td:nth-child(5)').innerText")
         .await;
@@ -258,7 +281,7 @@ async fn staff_sign_in_see_the_workbench_and_sign_out_in_a_real_browser() {
     b.screenshot("office-workbench-phone").await;
 
     b.click("nav button[type=submit]").await;
-    assert_eq!(b.title().await, "登录 - 示例县");
+    b.wait_title("登录 - 示例县").await;
     b.go(&format!("{}/", demo.office)).await;
     assert_eq!(b.title().await, "登录 - 示例县", "signed out for real");
     b.quit().await;
