@@ -340,8 +340,21 @@ async fn malformed_oversized_and_hostile_json_get_clear_errors() {
         "{{\"name\": \"{}\", \"kind\": \"unit\"}}",
         "x".repeat(2 << 20)
     );
-    let r = raw(big.into_bytes(), "application/json").await.unwrap();
+    // From a client of its own: the server refuses the body without reading it and closes that
+    // connection, which must not be one a later request of this test reuses.
+    let mut lone = Web::new(&demo.office);
+    lone.login("admin", ADMIN_PW).await;
+    let r = lone
+        .http
+        .post(format!("{}/api/departments", demo.office))
+        .header("x-csrf-token", lone.csrf.clone().unwrap())
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
+    assert_eq!(error_code(r).await, "payload_too_large");
     let r = web
         .post(
             "/api/departments",
