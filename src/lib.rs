@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod firewall;
 pub mod portal;
 pub mod provision;
 pub mod site;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use govbox::auth::{self, AuthError, NewUser, RoleGrant};
+use govbox::firewall;
 use govbox::provision::{self, demo};
 use govbox::site::{self, ConfigError, SiteConfig};
 use govbox::store::{self, DataDirLock, StoreError};
@@ -53,6 +54,9 @@ enum Cmd {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// The machine-room firewall (nftables table `inet govbox`).
+    #[command(subcommand)]
+    Firewall(firewall::FirewallCmd),
     /// Print the version and the schema version.
     Version,
 }
@@ -99,6 +103,8 @@ enum Failure {
     Store(#[from] StoreError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error(transparent)]
+    Firewall(#[from] firewall::FirewallError),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -110,6 +116,7 @@ impl Failure {
         match self {
             Failure::Config(_) | Failure::Usage(_) => 2,
             Failure::Auth(e) => e.exit_code(),
+            Failure::Firewall(e) => e.exit_code(),
             Failure::Store(StoreError::TooNew { .. }) => 2,
             Failure::Store(_) | Failure::Io(_) => 1,
         }
@@ -160,6 +167,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             admin_password,
         } => run_demo(data, portal, office, admin_password),
         Cmd::User(cmd) => user(&config, cmd),
+        Cmd::Firewall(firewall::FirewallCmd::Watch { state_dir, token }) => {
+            Ok(firewall::watch(&state_dir, &token)?)
+        }
+        Cmd::Firewall(cmd) => {
+            let site = SiteConfig::load(&config)?;
+            Ok(firewall::run(cmd, &site, &config)?)
+        }
         Cmd::Audit(AuditCmd::Verify) => {
             let site = SiteConfig::load(&config)?;
             let conn = store::open_read_only(&site.db_path())?;

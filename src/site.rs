@@ -23,7 +23,7 @@ pub struct SiteConfig {
     #[serde(default)]
     pub backup: BackupSection,
     #[serde(default)]
-    pub firewall: FirewallSection,
+    pub firewall: crate::firewall::FirewallConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -88,11 +88,6 @@ pub struct UpstreamSection {}
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackupSection {}
-
-/// Filled in by the firewall part; empty tables are accepted until then.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FirewallSection {}
 
 /// A site file that cannot be used, with enough context to fix it.
 #[derive(Debug, thiserror::Error)]
