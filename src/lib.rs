@@ -2,6 +2,7 @@
 //! See docs/architecture.md for how the parts fit together.
 
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod firewall;
 pub mod portal;

@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use govbox::auth::{self, AuthError, NewUser, RoleGrant};
-use govbox::firewall;
 use govbox::provision::{self, demo};
 use govbox::site::{self, ConfigError, SiteConfig};
 use govbox::store::{self, DataDirLock, StoreError};
 use govbox::web;
+use govbox::{backup, firewall};
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +54,9 @@ enum Cmd {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Hot backups: create, list, verify, restore, prune, drill.
+    #[command(subcommand)]
+    Backup(BackupCmd),
     /// The machine-room firewall (nftables table `inet govbox`).
     #[command(subcommand)]
     Firewall(firewall::FirewallCmd),
@@ -89,6 +92,37 @@ enum UserCmd {
 }
 
 #[derive(Subcommand)]
+enum BackupCmd {
+    /// Take a backup now (the site keeps serving).
+    Create {
+        /// Write it here instead of storage.backup_dir.
+        #[arg(long)]
+        to: Option<PathBuf>,
+        /// Only if backup.interval_hours have passed since the newest backup (for the timer).
+        #[arg(long)]
+        if_due: bool,
+    },
+    /// Every backup and copy: size, seq, verification, and the last restore drill.
+    List,
+    /// Check every checksum and the database snapshot; exit 1 naming the first bad member.
+    Verify { archive: PathBuf },
+    /// Restore ARCHIVE as this site's data (stop the service first).
+    Restore {
+        archive: PathBuf,
+        /// Accept an archive of another site id.
+        #[arg(long)]
+        force_site: bool,
+    },
+    /// Delete backups the retention policy does not keep.
+    Prune {
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Restore the newest backup into a scratch directory and record the time it took.
+    Drill,
+}
+
+#[derive(Subcommand)]
 enum AuditCmd {
     /// Check the hash chain; exit 1 naming the first broken row.
     Verify,
@@ -105,6 +139,8 @@ enum Failure {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Firewall(#[from] firewall::FirewallError),
+    #[error(transparent)]
+    Backup(#[from] backup::BackupError),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -117,6 +153,7 @@ impl Failure {
             Failure::Config(_) | Failure::Usage(_) => 2,
             Failure::Auth(e) => e.exit_code(),
             Failure::Firewall(e) => e.exit_code(),
+            Failure::Backup(e) => e.exit_code(),
             Failure::Store(StoreError::TooNew { .. }) => 2,
             Failure::Store(_) | Failure::Io(_) => 1,
         }
@@ -167,6 +204,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             admin_password,
         } => run_demo(data, portal, office, admin_password),
         Cmd::User(cmd) => user(&config, cmd),
+        Cmd::Backup(cmd) => {
+            let site = SiteConfig::load(&config)?;
+            backup_cmd(&site, cmd)
+        }
         Cmd::Firewall(firewall::FirewallCmd::Watch { state_dir, token }) => {
             Ok(firewall::watch(&state_dir, &token)?)
         }
@@ -397,6 +438,100 @@ fn user_with(store: &store::Store, cmd: UserCmd) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+fn backup_cmd(site: &SiteConfig, cmd: BackupCmd) -> Result<(), Failure> {
+    match cmd {
+        BackupCmd::Create { to, if_due } => {
+            if if_due && !backup::due(site)? {
+                println!(
+                    "距上次备份不足 {} 小时，本次跳过",
+                    site.backup.interval_hours
+                );
+                return Ok(());
+            }
+            let c = backup::create(site, to.as_deref())?;
+            println!(
+                "备份完成: {}（变更序号 {}，已校验）",
+                c.path.display(),
+                c.manifest.seq
+            );
+            if let Some(copy) = c.copy {
+                println!("第二份: {}（已校验）", copy.display());
+            }
+        }
+        BackupCmd::List => {
+            for e in backup::list(site)? {
+                let verified = match &e.verified {
+                    Some(v) if v.ok => format!("已校验 {}", govbox::clock::show(&v.at)),
+                    Some(v) => format!("校验失败 {}", govbox::clock::show(&v.at)),
+                    None => "未校验".into(),
+                };
+                let seq = e
+                    .manifest
+                    .as_ref()
+                    .map_or_else(|| "?".into(), |m| m.seq.to_string());
+                println!(
+                    "{}\t{} 字节\t序号 {seq}\t{verified}",
+                    e.path.display(),
+                    e.size
+                );
+            }
+            match backup::last_drill(site) {
+                Some(d) => println!(
+                    "最近一次恢复演练: {}，{}，用时 {:.1} 秒",
+                    govbox::clock::show(&d.at),
+                    if d.ok { "成功" } else { "失败" },
+                    d.seconds
+                ),
+                None => println!("还没有做过恢复演练（govbox backup drill）"),
+            }
+        }
+        BackupCmd::Verify { archive } => {
+            let m = backup::verify_and_record(&archive)?;
+            println!(
+                "归档完整: 站点 {}，变更序号 {}，{} 个成员，数据库完整性检查通过",
+                m.site,
+                m.seq,
+                m.members.len()
+            );
+        }
+        BackupCmd::Restore {
+            archive,
+            force_site,
+        } => {
+            let r = backup::restore(site, &archive, force_site)?;
+            println!("已恢复到变更序号 {} 的状态", r.manifest.seq);
+            if let Some(aside) = r.aside {
+                println!("原来的数据保存在: {}", aside.display());
+            }
+            println!(
+                "新的变更将从序号 {} 之后继续。现在可以启动服务。",
+                r.seq_floor
+            );
+        }
+        BackupCmd::Prune { dry_run } => {
+            let gone = backup::prune(site, dry_run)?;
+            let verb = if dry_run { "将删除" } else { "已删除" };
+            for p in &gone {
+                println!("{verb}: {}", p.display());
+            }
+            println!("{verb} {} 个备份", gone.len());
+        }
+        BackupCmd::Drill => {
+            let d = backup::drill(site)?;
+            println!(
+                "恢复演练{}: {}，用时 {:.1} 秒",
+                if d.ok { "成功" } else { "失败" },
+                d.archive,
+                d.seconds
+            );
+            if let Some(e) = d.error {
+                return Err(Failure::Io(e));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// (password, generated?) from a file, standard input, or a fresh random one.

@@ -84,10 +84,65 @@ pub struct StorageSection {
 #[serde(deny_unknown_fields)]
 pub struct UpstreamSection {}
 
-/// Filled in by the backup part; empty tables are accepted until then.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// Backups go to `storage.backup_dir`; these keys say how many to keep and where the second
+/// copy goes.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct BackupSection {}
+pub struct BackupSection {
+    /// A second backup location (another disk, or a mounted share): every backup is copied
+    /// there and verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_dir: Option<PathBuf>,
+    #[serde(default = "keep_hourly")]
+    pub keep_hourly: u32,
+    #[serde(default = "keep_daily")]
+    pub keep_daily: u32,
+    #[serde(default = "keep_weekly")]
+    pub keep_weekly: u32,
+    #[serde(default = "keep_monthly")]
+    pub keep_monthly: u32,
+    /// zstd level, 1 (fastest) to 19 (smallest).
+    #[serde(default = "zstd_level")]
+    pub zstd_level: i32,
+    /// Hours between scheduled backups: the hourly timer runs `backup create --if-due`, which
+    /// skips until the newest backup is this old.
+    #[serde(default = "interval_hours")]
+    pub interval_hours: u32,
+}
+
+fn interval_hours() -> u32 {
+    1
+}
+
+fn keep_hourly() -> u32 {
+    24
+}
+fn keep_daily() -> u32 {
+    7
+}
+fn keep_weekly() -> u32 {
+    4
+}
+fn keep_monthly() -> u32 {
+    12
+}
+fn zstd_level() -> i32 {
+    3
+}
+
+impl Default for BackupSection {
+    fn default() -> Self {
+        BackupSection {
+            copy_dir: None,
+            keep_hourly: keep_hourly(),
+            keep_daily: keep_daily(),
+            keep_weekly: keep_weekly(),
+            keep_monthly: keep_monthly(),
+            zstd_level: zstd_level(),
+            interval_hours: interval_hours(),
+        }
+    }
+}
 
 /// A site file that cannot be used, with enough context to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +286,39 @@ impl SiteConfig {
                 ));
             }
         }
+        if let Some(c) = &self.backup.copy_dir {
+            if !c.is_absolute() {
+                return Err(err("backup.copy_dir", "第二备份目录必须是绝对路径".into()));
+            }
+            if c.starts_with(&self.storage.data_dir)
+                || self.storage.backup_dir.as_deref() == Some(c.as_path())
+            {
+                return Err(err(
+                    "backup.copy_dir",
+                    "第二备份目录必须与数据目录、备份目录不同（最好在另一块磁盘上）".into(),
+                ));
+            }
+        }
+        if !(1..=168).contains(&self.backup.interval_hours) {
+            return Err(err(
+                "backup.interval_hours",
+                "备份间隔须在 1 到 168 小时之间".into(),
+            ));
+        }
+        if !(1..=19).contains(&self.backup.zstd_level) {
+            return Err(err("backup.zstd_level", "压缩级别须在 1 到 19 之间".into()));
+        }
+        if self.backup.keep_hourly
+            + self.backup.keep_daily
+            + self.backup.keep_weekly
+            + self.backup.keep_monthly
+            == 0
+        {
+            return Err(err(
+                "backup.keep_daily",
+                "保留策略不能全部为 0（那样会删光所有备份）".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -301,6 +389,13 @@ fn fix_for(key: &str, message: &str) -> String {
         }
         "storage.data_dir" => "写绝对路径，例如 \"/var/lib/govbox\"",
         "storage.backup_dir" => "写第二块磁盘上的绝对路径，例如 \"/srv/backup/govbox\"",
+        "backup.copy_dir" => "写另一块磁盘上的绝对路径，例如 \"/mnt/backup2/govbox\"",
+        "backup.zstd_level" => "写 1 到 19 之间的整数，默认 3",
+        "backup.interval_hours" => "写 1 到 168 之间的整数，默认 1（每小时）",
+        "backup.keep_hourly"
+        | "backup.keep_daily"
+        | "backup.keep_weekly"
+        | "backup.keep_monthly" => "写非负整数，例如 keep_daily = 7",
         "site" | "listen" | "storage" => "补上这一节，示例见 provisioning/examples/",
         _ => "对照 provisioning/examples/ 中的示例修改",
     };

@@ -173,7 +173,11 @@ async fn metrics_text(State(st): State<AppState>) -> Result<Response, ApiError> 
             std::fs::metadata(p).ok().map(|m| m.len())
         })
         .sum();
-    let body = st.metrics.render(&[
+    let site = st.site.clone();
+    let (newest, drill) = tokio::task::spawn_blocking(move || crate::backup::health(&site))
+        .await
+        .unwrap_or((None, None));
+    let mut gauges = vec![
         (
             "govbox_db_size_bytes",
             "Size of the site database and its WAL.",
@@ -189,7 +193,35 @@ async fn metrics_text(State(st): State<AppState>) -> Result<Response, ApiError> 
             "Schema version of the site database.",
             f64::from(crate::store::schema_version()),
         ),
-    ]);
+    ];
+    if let Some(age) = newest {
+        gauges.push((
+            "govbox_backup_newest_age_seconds",
+            "Age of the newest backup.",
+            age as f64,
+        ));
+    }
+    if let Some(d) = &drill {
+        let age = crate::clock::parse_utc(&d.at).map_or(0.0, |t| {
+            jiff::Timestamp::now().duration_since(t).as_secs_f64()
+        });
+        gauges.push((
+            "govbox_backup_drill_ok",
+            "1 if the last restore drill succeeded.",
+            f64::from(u8::from(d.ok)),
+        ));
+        gauges.push((
+            "govbox_backup_drill_age_seconds",
+            "Age of the last restore drill.",
+            age,
+        ));
+        gauges.push((
+            "govbox_backup_drill_duration_seconds",
+            "Time the last restore drill took (RTO).",
+            d.seconds,
+        ));
+    }
+    let body = st.metrics.render(&gauges);
     Ok((
         StatusCode::OK,
         [(

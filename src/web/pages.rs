@@ -156,11 +156,29 @@ pub async fn home(State(st): State<AppState>, who: Authed) -> Result<Html<String
         })
         .await?;
     let todo: Vec<Value> = Vec::new();
+    let site = st.site.clone();
+    let (backup_age, drill) = tokio::task::spawn_blocking(move || crate::backup::health(&site))
+        .await
+        .unwrap_or((None, None));
+    let backup_status = match backup_age {
+        Some(secs) if secs < 2 * 3600 => format!("{} 分钟前", secs / 60),
+        Some(secs) => format!("{} 小时前（请检查备份定时任务）", secs / 3600),
+        None => "还没有备份".into(),
+    };
+    let drill_status = match drill {
+        Some(d) => format!(
+            "{}，{}，用时 {:.1} 秒",
+            crate::clock::show(&d.at),
+            if d.ok { "成功" } else { "失败" },
+            d.seconds
+        ),
+        None => "还没有做过恢复演练".into(),
+    };
     Ok(render(
         "home.html",
         st.layout("工作台", Some(&who.0)),
         context! {
-            roles, todo,
+            roles, todo, backup_status, drill_status,
             site_id => st.site.site.id,
             schema_version => crate::store::schema_version(),
             change_seq => seq,
