@@ -133,6 +133,35 @@ fn safe_name(path: &Path) -> Option<String> {
 /// Extracts `archive` into `into` (an empty directory), checking every member against the
 /// manifest, and the snapshot with SQLite's integrity check. Returns the manifest.
 pub fn extract_verified(archive: &Path, into: &Path) -> Result<Manifest, BackupError> {
+    let manifest = read_checked(archive, Some(into))?;
+    check_snapshot(archive, &into.join(DB), &manifest)?;
+    Ok(manifest)
+}
+
+/// Reads the whole archive and checks every member against the manifest, writing nothing.
+/// For an archive just written from a snapshot that passed [`integrity_check`]: the checksums
+/// prove the archived bytes are that snapshot's.
+pub fn stream_verified(archive: &Path) -> Result<Manifest, BackupError> {
+    read_checked(archive, None)
+}
+
+/// SQLite's integrity check of a database file.
+pub fn integrity_check(db: &Path) -> Result<(), BackupError> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if result == "ok" {
+        Ok(())
+    } else {
+        Err(BackupError::bad(
+            db,
+            DB,
+            format!("完整性检查失败: {result}"),
+        ))
+    }
+}
+
+fn read_checked(archive: &Path, into: Option<&Path>) -> Result<Manifest, BackupError> {
     let file = File::open(archive).map_err(|e| BackupError::io(archive, e))?;
     let dec = zstd::Decoder::new(file)
         .map_err(|e| BackupError::bad(archive, "-", format!("不是 zstd 压缩的归档 ({e})")))?;
@@ -184,28 +213,37 @@ pub fn extract_verified(archive: &Path, into: &Path) -> Result<Manifest, BackupE
                 })?);
             continue;
         }
-        let dest = into.join(&name);
-        if let Some(dir) = dest.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| BackupError::io(dir, e))?;
-        }
-        let out = File::create(&dest).map_err(|e| BackupError::io(&dest, e))?;
-        let mut writer = BufWriter::new(out);
         let mut reader = Hashing {
             inner: &mut entry,
             hash: Sha256::new(),
             size: 0,
         };
-        io::copy(&mut reader, &mut writer).map_err(|e| {
-            if e.kind() == io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
-                BackupError::io(&dest, e)
-            } else {
-                BackupError::bad(archive, &shown, format!("归档被截断或损坏 ({e})"))
+        match into {
+            Some(into) => {
+                let dest = into.join(&name);
+                if let Some(dir) = dest.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| BackupError::io(dir, e))?;
+                }
+                let out = File::create(&dest).map_err(|e| BackupError::io(&dest, e))?;
+                let mut writer = BufWriter::new(out);
+                io::copy(&mut reader, &mut writer).map_err(|e| {
+                    if e.raw_os_error() == Some(28) {
+                        BackupError::io(&dest, e)
+                    } else {
+                        BackupError::bad(archive, &shown, format!("归档被截断或损坏 ({e})"))
+                    }
+                })?;
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| BackupError::io(&dest, e.into_error()))?;
+                file.sync_all().map_err(|e| BackupError::io(&dest, e))?;
             }
-        })?;
-        let file = writer
-            .into_inner()
-            .map_err(|e| BackupError::io(&dest, e.into_error()))?;
-        file.sync_all().map_err(|e| BackupError::io(&dest, e))?;
+            None => {
+                io::copy(&mut reader, &mut io::sink()).map_err(|e| {
+                    BackupError::bad(archive, &shown, format!("归档被截断或损坏 ({e})"))
+                })?;
+            }
+        }
         seen.push(Member {
             path: name,
             size: reader.size,
@@ -254,21 +292,15 @@ pub fn extract_verified(archive: &Path, into: &Path) -> Result<Manifest, BackupE
     if !manifest.members.iter().any(|m| m.path == DB) {
         return Err(BackupError::bad(archive, DB, "缺少数据库快照".into()));
     }
-    check_snapshot(archive, &into.join(DB), &manifest)?;
     Ok(manifest)
 }
 
 fn check_snapshot(archive: &Path, db: &Path, manifest: &Manifest) -> Result<(), BackupError> {
     let bad = |why: String| BackupError::bad(archive, DB, why);
+    integrity_check(db).map_err(|e| bad(e.to_string()))?;
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| bad(format!("无法打开 ({e})")))?;
-    let result: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(|e| bad(format!("完整性检查失败 ({e})")))?;
-    if result != "ok" {
-        return Err(bad(format!("完整性检查失败: {result}")));
-    }
     let (site, seq, schema): (String, i64, u32) = conn
         .query_row(
             "SELECT (SELECT value FROM meta WHERE key = 'site_id'),

@@ -363,28 +363,18 @@ pub async fn add_user(
             department_id: form.department_id,
         }],
     };
-    let outcome = match accounts::add_user(&st, &who, client, new, password.clone()).await {
-        Ok(u) => UsersOutcome {
-            notice: Some(if generated {
-                format!(
-                    "已添加用户 {}，初始密码（只显示这一次）: {password}",
-                    u.username
-                )
-            } else {
-                format!("已添加用户 {}", u.username)
-            }),
-            ..Default::default()
-        },
-        Err(e) => UsersOutcome {
-            error: Some(e),
-            form: Some(form),
-            ..Default::default()
-        },
-    };
-    audited(
-        outcome.error.is_none(),
-        users_page(&st, &who, outcome).await,
-    )
+    let result = accounts::add_user(&st, &who, client, new, password.clone()).await;
+    after_action(&st, &who, result, Some(form), |u| {
+        if generated {
+            format!(
+                "已添加用户 {}，初始密码（只显示这一次）: {password}",
+                u.username
+            )
+        } else {
+            format!("已添加用户 {}", u.username)
+        }
+    })
+    .await
 }
 
 pub async fn disable_user(
@@ -393,20 +383,11 @@ pub async fn disable_user(
     client: Client,
     Path(username): Path<String>,
 ) -> Result<Response, PageError> {
-    let outcome = match accounts::disable_user(&st, &who, client, username).await {
-        Ok(u) => UsersOutcome {
-            notice: Some(format!("已停用用户 {}", u.username)),
-            ..Default::default()
-        },
-        Err(e) => UsersOutcome {
-            error: Some(e),
-            ..Default::default()
-        },
-    };
-    audited(
-        outcome.error.is_none(),
-        users_page(&st, &who, outcome).await,
-    )
+    let result = accounts::disable_user(&st, &who, client, username).await;
+    after_action(&st, &who, result, None, |u| {
+        format!("已停用用户 {}", u.username)
+    })
+    .await
 }
 
 pub async fn reset_password(
@@ -416,34 +397,44 @@ pub async fn reset_password(
     Path(username): Path<String>,
 ) -> Result<Response, PageError> {
     let password = auth::generate_password();
-    let outcome =
-        match accounts::set_password(&st, &who, client, username.clone(), password.clone(), None)
-            .await
-        {
-            Ok(()) => UsersOutcome {
-                notice: Some(format!(
-                    "用户 {username} 的新密码（只显示这一次）: {password}"
-                )),
-                ..Default::default()
-            },
-            Err(e) => UsersOutcome {
-                error: Some(e),
-                ..Default::default()
-            },
-        };
-    audited(
-        outcome.error.is_none(),
-        users_page(&st, &who, outcome).await,
-    )
+    let result =
+        accounts::set_password(&st, &who, client, username.clone(), password.clone(), None).await;
+    after_action(&st, &who, result, None, |()| {
+        format!("用户 {username} 的新密码（只显示这一次）: {password}")
+    })
+    .await
 }
 
-/// A successful account action has written its own audit row; a refused one has not, and is
-/// left to the guard, which records it from the response status.
-fn audited(done: bool, r: Result<Response, PageError>) -> Result<Response, PageError> {
-    r.map(|mut resp| {
-        if done {
-            resp.extensions_mut().insert(Audited);
-        }
-        resp
-    })
+/// The users page after an account action: its notice, or its error with the form to refill.
+/// A successful action has written its own audit row, so the response says so; a refused one
+/// has not, and the guard records it from the response status.
+async fn after_action<T>(
+    st: &AppState,
+    who: &Authed,
+    result: Result<T, WebError>,
+    form: Option<UserForm>,
+    notice: impl FnOnce(T) -> String,
+) -> Result<Response, PageError> {
+    let (done, outcome) = match result {
+        Ok(v) => (
+            true,
+            UsersOutcome {
+                notice: Some(notice(v)),
+                ..Default::default()
+            },
+        ),
+        Err(e) => (
+            false,
+            UsersOutcome {
+                error: Some(e),
+                form,
+                ..Default::default()
+            },
+        ),
+    };
+    let mut resp = users_page(st, who, outcome).await?;
+    if done {
+        resp.extensions_mut().insert(Audited);
+    }
+    Ok(resp)
 }
