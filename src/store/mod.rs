@@ -273,15 +273,24 @@ fn reader_loop(conn: Connection, jobs: Arc<Mutex<mpsc::Receiver<ReadJob>>>) {
             rx.recv()
         };
         match job {
-            Ok(job) => job(&conn),
+            Ok(job) => run_guarded(|| job(&conn)),
             Err(_) => return,
         }
     }
 }
 
+/// A panicking job (a bug) must not take the thread, and with it every later read or write of
+/// the site, down: the unwind rolls its transaction back and drops its reply channel, so its
+/// caller gets [`StoreError::Closed`], and the thread takes the next job.
+fn run_guarded(job: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+        log::error!("a database job panicked; its transaction was rolled back");
+    }
+}
+
 fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, site: String) {
     while let Ok(job) = jobs.recv() {
-        job(&mut conn);
+        run_guarded(|| job(&mut conn));
     }
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
         log::warn!("site {site}: WAL checkpoint at close failed: {e}");
@@ -379,6 +388,36 @@ mod tests {
             })
             .unwrap();
         assert_eq!((deps, seq), (1, 1));
+    }
+
+    #[test]
+    fn a_panicking_write_rolls_back_and_the_writer_lives_on() {
+        let (_dir, store) = temp_store();
+        let r: Result<(), StoreError> = store.write_blocking(|tx| {
+            tx.insert(
+                "INSERT INTO departments(name, kind, created_at) VALUES ('x', 'unit', ?1)",
+                [tx.now().to_string()],
+            )?;
+            panic!("bug in a write closure");
+        });
+        assert!(matches!(r, Err(StoreError::Closed)));
+        let r: Result<i64, StoreError> = store.write_blocking(|tx| {
+            let id = tx.insert(
+                "INSERT INTO departments(name, kind, created_at) VALUES ('y', 'unit', ?1)",
+                [tx.now().to_string()],
+            )?;
+            tx.change("department", id, Op::Insert, &serde_json::json!({}))?;
+            Ok(id)
+        });
+        assert!(r.is_ok(), "the writer still works");
+        let names: Vec<String> = store
+            .read_blocking(|c| -> Result<Vec<String>, StoreError> {
+                let mut st = c.prepare("SELECT name FROM departments")?;
+                let v = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(v)
+            })
+            .unwrap();
+        assert_eq!(names, vec!["y".to_string()]);
     }
 
     #[test]
