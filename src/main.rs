@@ -46,6 +46,19 @@ enum Cmd {
     },
     /// Serve the site described by --config.
     Serve,
+    /// Set up this machine (or a directory tree) as the site a site file describes: system
+    /// user, directories, config, database and first admin, site key and CSR, units, firewall.
+    Provision {
+        /// The site file to provision from.
+        #[arg(long)]
+        site: PathBuf,
+        /// Provision into this directory tree instead of the running system (image builds, tests).
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+        /// The first admin's password (first line of the file); generated when not given.
+        #[arg(long)]
+        admin_password_file: Option<PathBuf>,
+    },
     /// Validate the site file and exit.
     CheckConfig,
     /// Manage staff accounts.
@@ -141,6 +154,8 @@ enum Failure {
     Firewall(#[from] firewall::FirewallError),
     #[error(transparent)]
     Backup(#[from] backup::BackupError),
+    #[error(transparent)]
+    Provision(#[from] provision::ProvisionError),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -154,6 +169,7 @@ impl Failure {
             Failure::Auth(e) => e.exit_code(),
             Failure::Firewall(e) => e.exit_code(),
             Failure::Backup(e) => e.exit_code(),
+            Failure::Provision(e) => e.exit_code(),
             Failure::Store(StoreError::TooNew { .. }) => 2,
             Failure::Store(_) | Failure::Io(_) => 1,
         }
@@ -196,6 +212,31 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Serve => {
             let site = SiteConfig::load(&config)?;
             serve(site, |_, _| Ok(()))
+        }
+        Cmd::Provision {
+            site,
+            root,
+            admin_password_file,
+        } => {
+            let password = match admin_password_file {
+                Some(f) => Some(password_from(Some(&f))?.0),
+                None => None,
+            };
+            let report = provision::provision(&site, &root, password)?;
+            for (changed, what) in &report.steps {
+                if *changed {
+                    println!("  + {what}");
+                }
+            }
+            if let Some(pw) = &report.admin_password {
+                println!("首个管理员 admin 的初始密码（也保存在 /etc/govbox/initial-admin-password，登录后请修改）: {pw}");
+            }
+            if report.changed() {
+                println!("站点已配置完成: {}", root.display());
+            } else {
+                println!("没有任何改动：站点已经是配置好的状态");
+            }
+            Ok(())
         }
         Cmd::Demo {
             data,

@@ -6,12 +6,16 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests use: nftables and iproute2 (firewall tests in network namespaces),
 # Chromium and its WebDriver (page tests in a real browser), a CJK font (legible screenshots).
+# mount (util-linux) is part of every Debian system; the backup tests use it for a small tmpfs.
 need=()
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+# systemd-analyze checks the units; useradd is how provisioning creates the system user.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v useradd >/dev/null 2>&1 || need+=(passwd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "tests/run.sh: missing ${need[*]}; run as root or install them" >&2

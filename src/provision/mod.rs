@@ -1,6 +1,9 @@
 //! Site set-up: directories, database, first admin. `govbox demo` builds a whole demo site here.
 
 pub mod demo;
+mod system;
+
+pub use system::{provision, ProvisionError, Report};
 
 use std::path::Path;
 
