@@ -7,6 +7,7 @@ pub mod clock;
 pub mod firewall;
 pub mod portal;
 pub mod provision;
+pub mod replication;
 pub mod site;
 pub mod store;
 pub mod web;

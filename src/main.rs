@@ -13,7 +13,7 @@ use govbox::provision::{self, demo};
 use govbox::site::{self, ConfigError, SiteConfig};
 use govbox::store::{self, DataDirLock, StoreError};
 use govbox::web;
-use govbox::{backup, firewall};
+use govbox::{backup, firewall, replication};
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +73,14 @@ enum Cmd {
     /// The machine-room firewall (nftables table `inet govbox`).
     #[command(subcommand)]
     Firewall(firewall::FirewallCmd),
+    /// The site CA (at the province): create it, sign site certificates.
+    #[command(subcommand)]
+    Ca(replication::CaCmd),
+    /// This site's certificate: make the key and CSR, rotate, install the signed certificate.
+    Enrol(replication::EnrolArgs),
+    /// Replication to the upstream and from the sites below.
+    #[command(subcommand)]
+    Replication(replication::ReplicationCmd),
     /// Print the version and the schema version.
     Version,
 }
@@ -156,6 +164,8 @@ enum Failure {
     Backup(#[from] backup::BackupError),
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
+    #[error(transparent)]
+    Replication(#[from] replication::ReplicationError),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -170,6 +180,7 @@ impl Failure {
             Failure::Firewall(e) => e.exit_code(),
             Failure::Backup(e) => e.exit_code(),
             Failure::Provision(e) => e.exit_code(),
+            Failure::Replication(e) => e.exit_code(),
             Failure::Store(StoreError::TooNew { .. }) => 2,
             Failure::Store(_) | Failure::Io(_) => 1,
         }
@@ -256,6 +267,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let site = SiteConfig::load(&config)?;
             Ok(firewall::run(cmd, &site, &config)?)
         }
+        Cmd::Ca(cmd) => Ok(replication::ca(cmd)?),
+        Cmd::Enrol(args) => {
+            let site = SiteConfig::load(&config)?;
+            Ok(replication::enrol(&site, args)?)
+        }
+        Cmd::Replication(replication::ReplicationCmd::Status { json }) => {
+            let site = SiteConfig::load(&config)?;
+            Ok(replication::status_cmd(&site, json)?)
+        }
         Cmd::Audit(AuditCmd::Verify) => {
             let site = SiteConfig::load(&config)?;
             let conn = store::open_read_only(&site.db_path())?;
@@ -294,11 +314,16 @@ fn serve(
             addrs.0,
             addrs.1
         );
+        let site = std::sync::Arc::new(site);
+        let replication = replication::prepare(&store, &site).await?;
         announce(&site, addrs)?;
         println!("portal: http://{}/", addrs.0);
         println!("office: http://{}/", addrs.1);
+        if let Some(a) = replication.receiver_addr() {
+            println!("replication: https://{a}/");
+        }
         let state = web::AppState::new(store, site);
-        web::serve(state, bound, signals)
+        web::serve(state, bound, signals, move |stop| replication.spawn(stop))
             .await
             .map_err(|e| Failure::Io(e.to_string()))
     })

@@ -21,6 +21,8 @@ pub struct SiteConfig {
     #[serde(default)]
     pub upstream: UpstreamSection,
     #[serde(default)]
+    pub receiver: ReceiverSection,
+    #[serde(default)]
     pub backup: BackupSection,
     #[serde(default)]
     pub firewall: crate::firewall::FirewallConfig,
@@ -77,12 +79,104 @@ pub struct StorageSection {
     pub data_dir: PathBuf,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_dir: Option<PathBuf>,
+    /// The site key, CSR, certificate and CA certificate.
+    #[serde(default = "pki_dir")]
+    pub pki_dir: PathBuf,
 }
 
-/// Filled in by the replication part; empty tables are accepted until then.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+fn pki_dir() -> PathBuf {
+    PathBuf::from("/etc/govbox/pki")
+}
+
+/// Where this site sends its change log (and, for a county, its townships'); absent `url`
+/// means the site runs on its own.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct UpstreamSection {}
+pub struct UpstreamSection {
+    /// `https://ADDRESS:PORT` of the parent's replication listener. The parent is checked by
+    /// its certificate naming `site.parent`, not by this address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Most changes in one batch.
+    #[serde(default = "batch_changes")]
+    pub batch_changes: u32,
+    /// Most uncompressed bytes in one batch.
+    #[serde(default = "batch_bytes")]
+    pub batch_bytes: u32,
+    /// Longest wait between retries after failures (backoff doubles up to this, with jitter).
+    #[serde(default = "retry_max_seconds")]
+    pub retry_max_seconds: u32,
+    /// How often an idle sender looks for new changes (and tells the upstream it is alive).
+    #[serde(default = "idle_seconds")]
+    pub idle_seconds: u32,
+}
+
+fn batch_changes() -> u32 {
+    1000
+}
+fn batch_bytes() -> u32 {
+    4 << 20
+}
+fn retry_max_seconds() -> u32 {
+    300
+}
+fn idle_seconds() -> u32 {
+    5
+}
+
+impl Default for UpstreamSection {
+    fn default() -> Self {
+        UpstreamSection {
+            url: None,
+            batch_changes: batch_changes(),
+            batch_bytes: batch_bytes(),
+            retry_max_seconds: retry_max_seconds(),
+            idle_seconds: idle_seconds(),
+        }
+    }
+}
+
+/// The receiving side (county, province): limits and when to raise an alarm about a child.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverSection {
+    /// Alarm when a site below has not been heard from for this long.
+    #[serde(default = "silent_alarm_minutes")]
+    pub silent_alarm_minutes: u32,
+    /// Alarm when a site below reports this many changes not yet received.
+    #[serde(default = "lag_alarm_changes")]
+    pub lag_alarm_changes: u32,
+    /// Largest request body (compressed) the listener takes.
+    #[serde(default = "max_body_bytes")]
+    pub max_body_bytes: u32,
+    /// Requests per minute one client site may make.
+    #[serde(default = "requests_per_minute")]
+    pub requests_per_minute: u32,
+}
+
+fn silent_alarm_minutes() -> u32 {
+    24 * 60
+}
+fn lag_alarm_changes() -> u32 {
+    50_000
+}
+fn max_body_bytes() -> u32 {
+    16 << 20
+}
+fn requests_per_minute() -> u32 {
+    600
+}
+
+impl Default for ReceiverSection {
+    fn default() -> Self {
+        ReceiverSection {
+            silent_alarm_minutes: silent_alarm_minutes(),
+            lag_alarm_changes: lag_alarm_changes(),
+            max_body_bytes: max_body_bytes(),
+            requests_per_minute: requests_per_minute(),
+        }
+    }
+}
 
 /// Backups go to `storage.backup_dir`; these keys say how many to keep and where the second
 /// copy goes.
@@ -299,6 +393,7 @@ impl SiteConfig {
                 ));
             }
         }
+        self.validate_replication(&err)?;
         if !(1..=168).contains(&self.backup.interval_hours) {
             return Err(err(
                 "backup.interval_hours",
@@ -318,6 +413,75 @@ impl SiteConfig {
                 "backup.keep_daily",
                 "保留策略不能全部为 0（那样会删光所有备份）".into(),
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_replication(
+        &self,
+        err: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let up = &self.upstream;
+        if let Some(url) = &up.url {
+            if self.site.tier == Tier::Province {
+                return Err(err("upstream.url", "省级站点没有上级，不发送数据".into()));
+            }
+            let ok = url
+                .strip_prefix("https://")
+                .map(|rest| rest.trim_end_matches('/'))
+                .is_some_and(|hp| {
+                    hp.rsplit_once(':').is_some_and(|(h, p)| {
+                        !h.is_empty() && !h.contains('/') && p.parse::<u16>().is_ok_and(|p| p > 0)
+                    })
+                });
+            if !ok {
+                return Err(err(
+                    "upstream.url",
+                    format!("{url:?} 不是 https://地址:端口 的形式"),
+                ));
+            }
+        }
+        if !(1..=10_000).contains(&up.batch_changes) {
+            return Err(err(
+                "upstream.batch_changes",
+                "每批变更数须在 1 到 10000 之间".into(),
+            ));
+        }
+        if !((64 << 10)..=(32 << 20)).contains(&up.batch_bytes) {
+            return Err(err(
+                "upstream.batch_bytes",
+                "每批字节数须在 65536 到 33554432 之间".into(),
+            ));
+        }
+        if !(1..=3600).contains(&up.retry_max_seconds) {
+            return Err(err(
+                "upstream.retry_max_seconds",
+                "重试间隔上限须在 1 到 3600 秒之间".into(),
+            ));
+        }
+        if !(1..=3600).contains(&up.idle_seconds) {
+            return Err(err(
+                "upstream.idle_seconds",
+                "空闲检查间隔须在 1 到 3600 秒之间".into(),
+            ));
+        }
+        let rc = &self.receiver;
+        if rc.silent_alarm_minutes == 0 {
+            return Err(err("receiver.silent_alarm_minutes", "须大于 0".into()));
+        }
+        if !((1 << 20)..=(256 << 20)).contains(&rc.max_body_bytes)
+            || rc.max_body_bytes < up.batch_bytes
+        {
+            return Err(err(
+                "receiver.max_body_bytes",
+                "须在 1 MiB 到 256 MiB 之间，且不小于 upstream.batch_bytes".into(),
+            ));
+        }
+        if rc.requests_per_minute == 0 {
+            return Err(err("receiver.requests_per_minute", "须大于 0".into()));
+        }
+        if !self.storage.pki_dir.is_absolute() {
+            return Err(err("storage.pki_dir", "须是绝对路径".into()));
         }
         Ok(())
     }
@@ -389,6 +553,15 @@ fn fix_for(key: &str, message: &str) -> String {
         }
         "storage.data_dir" => "写绝对路径，例如 \"/var/lib/govbox\"",
         "storage.backup_dir" => "写第二块磁盘上的绝对路径，例如 \"/srv/backup/govbox\"",
+        "storage.pki_dir" => "写绝对路径，默认 \"/etc/govbox/pki\"",
+        "upstream.url" => "写上级复制接收端的地址，例如 \"https://198.18.0.10:8443\"；省级站点不写",
+        "upstream.batch_changes" => "写 1 到 10000 之间的整数，默认 1000",
+        "upstream.batch_bytes" => "写 65536 到 33554432 之间的整数，默认 4194304",
+        "upstream.retry_max_seconds" | "upstream.idle_seconds" => "写 1 到 3600 之间的秒数",
+        "receiver.silent_alarm_minutes"
+        | "receiver.lag_alarm_changes"
+        | "receiver.max_body_bytes"
+        | "receiver.requests_per_minute" => "写正整数，默认值见 provisioning/examples/county.toml",
         "backup.copy_dir" => "写另一块磁盘上的绝对路径，例如 \"/mnt/backup2/govbox\"",
         "backup.zstd_level" => "写 1 到 19 之间的整数，默认 3",
         "backup.interval_hours" => "写 1 到 168 之间的整数，默认 1（每小时）",

@@ -304,18 +304,14 @@ pub fn restore(
         let conn = rusqlite::Connection::open(staging.path().join(archive::DB))?;
         // New changes continue above every seq this site ever handed out, so the upstream never
         // sees a seq twice. Sessions from the backup's time are dropped: everyone signs in again.
-        conn.execute_batch(&format!(
-            "BEGIN;
-             INSERT INTO meta(key, value) VALUES ('seq_floor', '{floor}')
-               ON CONFLICT(key) DO UPDATE SET value = excluded.value;
-             UPDATE sqlite_sequence SET seq = max(seq, {floor}) WHERE name = 'changes';
-             INSERT INTO sqlite_sequence(name, seq) SELECT 'changes', {floor}
-               WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changes');
-             DELETE FROM sessions;
-             UPDATE meta SET value = '{}' WHERE key = 'site_id';
-             COMMIT;",
-            site.site.id.replace('\'', "")
-        ))?;
+        let tx = conn.unchecked_transaction()?;
+        store::raise_seq_floor(&tx, floor)?;
+        tx.execute("DELETE FROM sessions", [])?;
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'site_id'",
+            [&site.site.id],
+        )?;
+        tx.commit()?;
     }
     let firewall_state = data.join("firewall");
     if firewall_state.is_dir() {

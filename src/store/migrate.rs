@@ -6,7 +6,10 @@ use super::StoreError;
 
 /// Each entry is (version, SQL). Versions are consecutive from 1; a migration is never edited
 /// once released, only followed by a new one.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("migrations/0001_foundation.sql")),
+    (2, include_str!("migrations/0002_replication.sql")),
+];
 
 /// The schema version this binary writes.
 pub fn latest() -> u32 {

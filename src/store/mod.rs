@@ -6,6 +6,7 @@
 //! async runtime, readers never wait for the writer (WAL), and the thread count stays fixed
 //! under load instead of growing a blocking pool that fights over connections.
 
+mod blobs;
 mod lock;
 mod migrate;
 mod tx;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use blobs::{valid_hash, Blobs};
 pub use lock::DataDirLock;
 pub use tx::{Op, WriteTx};
 
@@ -103,6 +105,36 @@ pub fn high_water(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn
         .prepare_cached("SELECT coalesce(max(seq), 0) FROM changes")?
         .query_row([], |r| r.get(0))?)
+}
+
+/// Makes the change log continue above `floor`, so no seq is handed out twice: after a restore
+/// from an older backup, or when the upstream already holds seqs this database never had.
+pub fn raise_seq_floor(conn: &Connection, floor: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('seq_floor', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER), ?1) AS TEXT)",
+        [floor],
+    )?;
+    conn.execute(
+        "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'changes'",
+        [floor],
+    )?;
+    conn.execute(
+        "INSERT INTO sqlite_sequence(name, seq) SELECT 'changes', ?1
+         WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changes')",
+        [floor],
+    )?;
+    Ok(())
+}
+
+/// The seq below which this site's change log may have holes it cannot fill (see
+/// [`raise_seq_floor`]).
+pub fn seq_floor(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'seq_floor'",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 #[derive(Debug, thiserror::Error)]

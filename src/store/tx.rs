@@ -105,18 +105,37 @@ impl WriteTx<'_> {
         op: Op,
         payload: &impl Serialize,
     ) -> Result<i64, StoreError> {
+        self.change_with_blobs(entity, key, op, payload, &[])
+    }
+
+    /// [`WriteTx::change`] for a row that refers to blobs (by hash, already stored): replication
+    /// sends them upstream before the change.
+    pub fn change_with_blobs(
+        &mut self,
+        entity: &str,
+        key: impl Display,
+        op: Op,
+        payload: &impl Serialize,
+        blobs: &[&str],
+    ) -> Result<i64, StoreError> {
+        if let Some(bad) = blobs.iter().find(|h| !super::valid_hash(h)) {
+            return Err(StoreError::MissingChange(format!(
+                "{entity}: blob reference {bad:?} is not a SHA-256"
+            )));
+        }
         let payload = serde_json::to_string(payload)
             .map_err(|e| StoreError::MissingChange(format!("payload of {entity}: {e}")))?;
         self.tx.execute(
-            "INSERT INTO changes(origin_site, entity, key, op, payload, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO changes(origin_site, entity, key, op, payload, at, blobs)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             rusqlite::params![
                 self.origin,
                 entity,
                 key.to_string(),
                 op.as_str(),
                 payload,
-                self.now
+                self.now,
+                blobs.join(" ")
             ],
         )?;
         self.changes += 1;
@@ -125,7 +144,7 @@ impl WriteTx<'_> {
 
     /// A write to site-local bookkeeping that is not replicated.
     pub fn local<P: Params>(&mut self, sql: &str, params: P) -> Result<usize, StoreError> {
-        Ok(self.tx.execute(sql, params)?)
+        Ok(self.tx.prepare_cached(sql)?.execute(params)?)
     }
 
     fn note_write(&mut self, sql: &str) {

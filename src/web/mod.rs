@@ -50,10 +50,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, site: SiteConfig) -> AppState {
+    pub fn new(store: Store, site: Arc<SiteConfig>) -> AppState {
         AppState {
             store,
-            site: Arc::new(site),
+            site,
             throttle: Arc::new(Throttle::default()),
             metrics: Arc::new(Metrics::default()),
             secure_cookies: false,
@@ -259,8 +259,16 @@ impl Bound {
 
 /// Serves both listeners until SIGTERM or SIGINT, telling systemd READY, WATCHDOG and STOPPING
 /// when it is listening. In-flight requests finish; then the store is closed cleanly.
-pub async fn serve(st: AppState, bound: Bound, mut signals: Signals) -> std::io::Result<()> {
+/// `background` starts the site's other long-running tasks (replication); they are given the
+/// stop signal and awaited, within the grace period, before the store closes.
+pub async fn serve(
+    st: AppState,
+    bound: Bound,
+    mut signals: Signals,
+    background: impl FnOnce(tokio::sync::watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>>,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let tasks = background(stop_rx.clone());
     let until_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
@@ -287,6 +295,9 @@ pub async fn serve(st: AppState, bound: Bound, mut signals: Signals) -> std::io:
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         let _ = portal.await;
         let _ = office.await;
+        for t in tasks {
+            let _ = t.await;
+        }
     })
     .await;
     if drained.is_err() {

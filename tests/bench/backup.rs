@@ -100,7 +100,7 @@ fn office_p99(site: &SiteConfig, during: Option<&dyn Fn()>, secs: f64) -> f64 {
     let handle = {
         let (latencies, stop, site) = (latencies.clone(), stop.clone(), site.clone());
         rt.spawn(async move {
-            let state = govbox::web::AppState::new(store, site);
+            let state = govbox::web::AppState::new(store, std::sync::Arc::new(site));
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("http://{}/healthz", l.local_addr().unwrap());
             let app = govbox::web::office_router(state)

@@ -198,7 +198,7 @@ fn throughput_benchmark() {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let state = web::AppState::new(store, site);
+        let state = web::AppState::new(store, std::sync::Arc::new(site));
         let office = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let minimal = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let office_url = format!("http://{}/", office.local_addr().unwrap());
