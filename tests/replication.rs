@@ -70,6 +70,15 @@ fn chain_of_100k_changes_converges_at_the_province_with_origins_kept_apart() {
     assert_eq!(county["sender"]["relay_pending"], 0, "{county}");
     let town = c.township.status();
     assert_eq!(town["sender"]["lag_changes"], 0, "{town}");
+    let metrics = blocking_get(&format!("{}/metrics", c.county.office.as_ref().unwrap()));
+    assert!(
+        metrics.contains("govbox_replication_lag_changes 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("govbox_replication_child_alarm{site=\"t1\"} 0"),
+        "{metrics}"
+    );
 }
 
 #[test]
@@ -447,4 +456,94 @@ async fn replayed_malformed_oversized_and_out_of_order_batches_change_nothing() 
     b["origins"][0]["changes"][0]["blobs"] = serde_json::json!([hash]);
     assert_eq!(p.batch(&b).await.0, 200);
     assert_eq!(received_count(&county.db(), "t1"), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_site_raises_an_alarm_in_status_metrics_and_the_workbench() {
+    let ca = Ca::new();
+    let c_addr = format!("127.0.0.1:{}", free_port());
+    let mut county = Site::new(&ca, "c1", "county", Some("p1"), Some(c_addr.clone()), None);
+    let mut town = Site::new(
+        &ca,
+        "t1",
+        "township",
+        Some("c1"),
+        None,
+        Some(format!("https://{c_addr}")),
+    );
+    county.start();
+    town.start();
+    town.load(20, "a");
+    wait_converged(&town.db(), "t1", &county.db(), Duration::from_secs(60));
+    let st = county.status();
+    assert!(st["children"][0]["alarm"].is_null(), "{st}");
+    town.stop();
+    county.stop();
+    // The township has been silent for a long time (here: its last contact moved back).
+    let conn = rusqlite::Connection::open(county.db()).unwrap();
+    conn.execute(
+        "UPDATE repl_sites SET last_contact = '2026-01-01T00:00:00.000Z' WHERE site_id = 't1'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let pw = county.dir.path().join("pw");
+    std::fs::write(&pw, "river-Stone-42\n").unwrap();
+    run(&[
+        "user",
+        "add",
+        "boss",
+        "--name",
+        "管理员",
+        "--role",
+        "admin@1",
+        "--password-file",
+        pw.to_str().unwrap(),
+        "--config",
+        &county.config(),
+    ]);
+    county.start();
+    let st = county.status();
+    let alarm = st["children"][0]["alarm"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(alarm.contains("t1"), "{st}");
+
+    let office = county.office.clone().unwrap();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let metrics = http
+        .get(format!("{office}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("govbox_replication_child_alarm{site=\"t1\"} 1"),
+        "{metrics}"
+    );
+    let login = http
+        .post(format!("{office}/api/login"))
+        .json(&serde_json::json!({"username": "boss", "password": "river-Stone-42"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let home = http
+        .get(format!("{office}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("数据上报告警") && home.contains(&alarm),
+        "{home}"
+    );
 }

@@ -120,7 +120,7 @@ pub fn provision(
     let ours = (uid, gid);
     ensure_dir(&at(root, "/etc/govbox"), 0o755, root_ids, &mut report)?;
     ensure_dir(
-        &at(root, "/etc/govbox/pki"),
+        &at(root, &site.storage.pki_dir),
         0o750,
         (root_ids.0, gid),
         &mut report,
@@ -377,8 +377,8 @@ fn site_key(
     gid: Gid,
     report: &mut Report,
 ) -> Result<(), ProvisionError> {
-    let key_path = at(root, "/etc/govbox/pki/site.key");
-    let csr_path = at(root, "/etc/govbox/pki/site.csr");
+    let key_path = at(root, site.storage.pki_dir.join("site.key"));
+    let csr_path = at(root, site.storage.pki_dir.join("site.csr"));
     let owner = (Uid::from_raw(0), gid);
     let failed = |e: rcgen::Error| ProvisionError::Failed(format!("密钥/证书请求: {e}"));
     let key = match std::fs::read_to_string(&key_path) {
@@ -397,22 +397,9 @@ fn site_key(
     };
     ensure_meta(&key_path, 0o640, owner)?;
     if !csr_path.exists() {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, site.site.id.clone());
-        params.distinguished_name.push(
-            rcgen::DnType::OrganizationalUnitName,
-            site.site.tier.as_str(),
-        );
-        let csr = params.serialize_request(&key).map_err(failed)?;
-        ensure_file(
-            &csr_path,
-            csr.pem().map_err(failed)?.as_bytes(),
-            0o644,
-            owner,
-            report,
-        )?;
+        let csr = crate::replication::csr_pem(&key, &site.site.id, site.site.tier)
+            .map_err(|e| ProvisionError::Failed(format!("证书请求: {e}")))?;
+        ensure_file(&csr_path, csr.as_bytes(), 0o644, owner, report)?;
     }
     Ok(())
 }

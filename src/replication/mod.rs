@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 
 pub use listener::ROUTES;
-pub use pki::{identity_of, PkiFiles, SiteIdentity, SiteTls};
+pub use pki::{csr_pem, identity_of, PkiFiles, SiteIdentity, SiteTls};
 pub use status::{status, Status};
 
 use crate::site::{SiteConfig, Tier};

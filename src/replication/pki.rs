@@ -433,11 +433,17 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ReplicationErro
     f.sync_all().map_err(io_err(path))
 }
 
-/// Replaces a file atomically (temporary name, fsync, rename).
+/// Replaces a file atomically (temporary name, fsync, rename). The file takes the group of its
+/// directory, so a key written by root in `/etc/govbox/pki` (root:govbox) stays readable by
+/// the service.
 pub fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ReplicationError> {
+    use std::os::unix::fs::MetadataExt;
     let tmp = path.with_extension("tmp-install");
     let _ = std::fs::remove_file(&tmp);
     write_new(&tmp, bytes, mode)?;
+    if let Some(dir) = path.parent().and_then(|d| std::fs::metadata(d).ok()) {
+        std::os::unix::fs::chown(&tmp, None, Some(dir.gid())).map_err(io_err(&tmp))?;
+    }
     std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 

@@ -221,7 +221,18 @@ async fn metrics_text(State(st): State<AppState>) -> Result<Response, ApiError> 
             d.seconds,
         ));
     }
-    let body = st.metrics.render(&gauges);
+    let site = st.site.clone();
+    let replication = st
+        .store
+        .read(move |c| crate::replication::status(c, &site))
+        .await
+        .map(|s| s.metrics())
+        .unwrap_or_else(|e| {
+            log::error!("replication status for /metrics: {e}");
+            String::new()
+        });
+    let mut body = st.metrics.render(&gauges);
+    body.push_str(&replication);
     Ok((
         StatusCode::OK,
         [(

@@ -162,17 +162,46 @@ pub async fn home(State(st): State<AppState>, who: Authed) -> Result<Html<String
     } else {
         (String::new(), String::new())
     };
+    let (replication_status, replication_alarms) = if who.0.user.has(Role::Admin) {
+        replication_summary(&st).await?
+    } else {
+        (String::new(), Vec::new())
+    };
     Ok(render(
         "home.html",
         st.layout("工作台", Some(&who.0)),
         context! {
-            roles, todo, backup_status, drill_status,
+            roles, todo, backup_status, drill_status, replication_status, replication_alarms,
             site_id => st.site.site.id,
             schema_version => crate::store::schema_version(),
             change_seq => seq,
             user_count,
         },
     )?)
+}
+
+/// One line on the link upstream and the sites below, and every alarm: a replication failure
+/// must show where the admin looks every day.
+async fn replication_summary(st: &AppState) -> Result<(String, Vec<String>), WebError> {
+    let site = st.site.clone();
+    let status = st
+        .store
+        .read(move |c| crate::replication::status(c, &site))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let mut parts = Vec::new();
+    match &status.sender {
+        Some(s) => parts.push(format!(
+            "上级已确认 {} / 本地 {}，积压 {} 条",
+            s.acked_seq, status.local_seq, s.lag_changes
+        )),
+        None if status.tier != crate::site::Tier::Province => parts.push("未配置上级".into()),
+        None => {}
+    }
+    if !status.children.is_empty() {
+        parts.push(format!("下级站点 {} 个", status.children.len()));
+    }
+    Ok((parts.join("；"), status.alarms()))
 }
 
 async fn backup_summary(st: &AppState) -> (String, String) {

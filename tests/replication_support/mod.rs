@@ -472,3 +472,12 @@ pub fn batch_of(origin: &str, after: i64, from: i64, to: i64) -> serde_json::Val
         .collect();
     serde_json::json!({"origins": [{"origin": origin, "after": after, "changes": changes}]})
 }
+
+/// GET a page's text from a plain synchronous test.
+pub fn blocking_get(url: &str) -> String {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+}
