@@ -111,8 +111,9 @@ pub struct UpstreamSection {
     pub idle_seconds: u32,
 }
 
+/// Large enough that a slow, high-latency link spends its time sending, not waiting for acks.
 fn batch_changes() -> u32 {
-    1000
+    5000
 }
 fn batch_bytes() -> u32 {
     4 << 20
@@ -555,7 +556,7 @@ fn fix_for(key: &str, message: &str) -> String {
         "storage.backup_dir" => "写第二块磁盘上的绝对路径，例如 \"/srv/backup/govbox\"",
         "storage.pki_dir" => "写绝对路径，默认 \"/etc/govbox/pki\"",
         "upstream.url" => "写上级复制接收端的地址，例如 \"https://198.18.0.10:8443\"；省级站点不写",
-        "upstream.batch_changes" => "写 1 到 10000 之间的整数，默认 1000",
+        "upstream.batch_changes" => "写 1 到 10000 之间的整数，默认 5000",
         "upstream.batch_bytes" => "写 65536 到 33554432 之间的整数，默认 4194304",
         "upstream.retry_max_seconds" | "upstream.idle_seconds" => "写 1 到 3600 之间的秒数",
         "receiver.silent_alarm_minutes"

@@ -547,3 +547,132 @@ async fn a_silent_site_raises_an_alarm_in_status_metrics_and_the_workbench() {
         "{home}"
     );
 }
+
+/// A township in its own network namespace, joined to the host by a veth pair.
+struct Link {
+    ns: String,
+    host_if: String,
+}
+
+impl Link {
+    fn new() -> Link {
+        let id = std::process::id() % 10_000;
+        let l = Link {
+            ns: format!("gbx-repl-{id}"),
+            host_if: format!("gbxh{id}"),
+        };
+        let peer = format!("gbxn{id}");
+        sh(&["ip", "netns", "add", &l.ns]);
+        sh(&[
+            "ip", "link", "add", &l.host_if, "type", "veth", "peer", "name", &peer,
+        ]);
+        sh(&["ip", "link", "set", &peer, "netns", &l.ns]);
+        sh(&["ip", "addr", "add", "10.231.0.1/24", "dev", &l.host_if]);
+        sh(&["ip", "link", "set", &l.host_if, "up"]);
+        sh(&[
+            "ip",
+            "-n",
+            &l.ns,
+            "addr",
+            "add",
+            "10.231.0.2/24",
+            "dev",
+            &peer,
+        ]);
+        sh(&["ip", "-n", &l.ns, "link", "set", &peer, "up"]);
+        sh(&["ip", "-n", &l.ns, "link", "set", "lo", "up"]);
+        l
+    }
+
+    fn set(&self, up: bool) {
+        sh(&[
+            "ip",
+            "link",
+            "set",
+            &self.host_if,
+            if up { "up" } else { "down" },
+        ]);
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .status();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.ns])
+            .status();
+    }
+}
+
+fn sh(args: &[&str]) {
+    let out = std::process::Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_cut_link_and_a_lossy_link_resume_and_converge() {
+    let link = Link::new();
+    let ca = Ca::new();
+    let c_addr = format!("10.231.0.1:{}", free_port());
+    let mut county = Site::new(&ca, "c1", "county", Some("p1"), Some(c_addr.clone()), None);
+    let mut town = Site::new(
+        &ca,
+        "t1",
+        "township",
+        Some("c1"),
+        None,
+        Some(format!("https://{c_addr}")),
+    );
+    town.netns = Some(link.ns.clone());
+    county.start();
+    town.start();
+    town.load(2_000, "before");
+    wait_converged(&town.db(), "t1", &county.db(), Duration::from_secs(120));
+
+    // The cable is pulled: the township keeps working, nothing arrives, status says why.
+    link.set(false);
+    let had = received_count(&county.db(), "t1");
+    town.load(2_000, "during");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let st = town.status();
+        if !st["sender"]["last_error"].is_null() && st["sender"]["lag_changes"] != 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{st}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(received_count(&county.db(), "t1"), had);
+    link.set(true);
+    wait_converged(&town.db(), "t1", &county.db(), Duration::from_secs(180));
+
+    // 30% of packets lost each way (nftables in the township's namespace; this kernel has no
+    // netem): slower, never wrong.
+    let rules = "table inet lossy {
+        chain in { type filter hook input priority -10; numgen random mod 100 < 30 drop; }
+        chain out { type filter hook output priority -10; numgen random mod 100 < 30 drop; }
+    }";
+    let rules_file = town.dir.path().join("lossy.nft");
+    std::fs::write(&rules_file, rules).unwrap();
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &link.ns,
+        "nft",
+        "-f",
+        rules_file.to_str().unwrap(),
+    ]);
+    town.load(3_000, "lossy");
+    wait_converged(&town.db(), "t1", &county.db(), Duration::from_secs(300));
+    town.kill9();
+}

@@ -39,14 +39,14 @@ pub async fn run(s: Sender, mut stop: tokio::sync::watch::Receiver<bool>) {
     let idle = Duration::from_secs(up.idle_seconds.into());
     let mut backoff = Duration::from_secs(1);
     let mut link: Option<Link> = None;
-    let mut acked: Option<Acked> = None;
+    let mut progress = Progress::default();
     loop {
         let result = async {
             if link.is_none() {
                 link = Some(Link::connect(&s).await?);
             }
             let l = link.as_ref().expect("link set above");
-            cycle(&s, l, &mut acked).await
+            cycle(&s, l, &mut progress).await
         }
         .await;
         let wait = match result {
@@ -56,14 +56,14 @@ pub async fn run(s: Sender, mut stop: tokio::sync::watch::Receiver<bool>) {
             }
             Ok(false) => {
                 backoff = Duration::from_secs(1);
-                acked = None;
+                progress = Progress::default();
                 idle
             }
             Err(e) => {
                 log::warn!("replication to upstream: {e}");
                 record(&s.store, Err(e.to_string())).await;
                 link = None;
-                acked = None;
+                progress = Progress::default();
                 let w = jitter(backoff);
                 backoff = (backoff * 2).min(max_backoff);
                 w
@@ -82,10 +82,18 @@ fn jitter(d: Duration) -> Duration {
     d.mul_f64(f)
 }
 
+/// What the last round leaves for the next: the upstream's last answer, and the batch read
+/// while the previous one was on the wire (used only if the answer is what it assumed).
+#[derive(Default)]
+struct Progress {
+    acked: Option<Acked>,
+    next: Option<Built>,
+}
+
 /// One round: learn what the upstream holds (unless the last answer told us), send the next
-/// batch. Returns whether there may be more to send right away.
-async fn cycle(s: &Sender, l: &Link, acked: &mut Option<Acked>) -> Result<bool, ReplicationError> {
-    let current = match acked.take() {
+/// batch while reading the one after it. Returns whether there may be more to send right away.
+async fn cycle(s: &Sender, l: &Link, p: &mut Progress) -> Result<bool, ReplicationError> {
+    let current = match p.acked.take() {
         Some(a) => a,
         None => {
             let (hw, reported) = s
@@ -107,49 +115,38 @@ async fn cycle(s: &Sender, l: &Link, acked: &mut Option<Acked>) -> Result<bool, 
             a
         }
     };
-    let own = s.site.site.id.clone();
-    let limits = (
-        s.site.upstream.batch_changes as usize,
-        s.site.upstream.batch_bytes as usize,
-    );
-    let relays = s.site.site.tier == Tier::County;
-    let map = current.acked.clone();
-    let built = s
-        .store
-        .read(move |c| next_batch(c, &own, relays, &map, limits))
-        .await?;
+    let built = match p.next.take() {
+        Some(b) if b.assumes == current.acked => Some(b),
+        _ => read_batch(s, current.acked.clone()).await?,
+    };
     let Some(built) = built else {
         record(&s.store, Ok(current.acked)).await;
         return Ok(false);
     };
     if !built.blobs.is_empty() {
-        let missing: BlobAnswer = l
-            .post_json(
-                "blobs/missing",
-                &BlobQuery {
-                    hashes: built.blobs.clone(),
-                },
-            )
-            .await?;
-        let blobs = Blobs::new(&s.site.storage.data_dir);
-        for h in missing.missing {
-            let b = blobs.clone();
-            let hash = h.clone();
-            let bytes = tokio::task::spawn_blocking(move || b.read(&hash))
-                .await
-                .map_err(|e| ReplicationError::Protocol(e.to_string()))?
-                .map_err(|e| ReplicationError::Io(format!("blobs/{h}"), e))?;
-            l.put_blob(&h, bytes).await?;
+        send_blobs(s, l, &built.blobs).await?;
+    }
+    let mut after = current.acked.clone();
+    for o in &built.batch.origins {
+        if let Some(last) = o.changes.last() {
+            after.insert(o.origin.clone(), last.seq);
         }
     }
-    let count = built.count;
-    let full = built.full;
-    match l.post_batch(&built.batch).await {
+    // The link is the slow part: read and compress the next batch while this one travels.
+    let (sent, next) = tokio::join!(l.post_batch(&built.packed), async {
+        if built.full {
+            read_batch(s, after.clone()).await.ok().flatten()
+        } else {
+            None
+        }
+    });
+    match sent {
         Ok(a) => {
-            log::debug!("replicated {count} changes");
+            log::debug!("replicated {} changes", built.count);
             record(&s.store, Ok(a.acked.clone())).await;
-            *acked = Some(a);
-            Ok(full)
+            p.next = next;
+            p.acked = Some(a);
+            Ok(built.full)
         }
         Err(ReplicationError::Stale { message, expected }) => {
             // The upstream holds less (or more) than we thought: start again from its word.
@@ -158,6 +155,44 @@ async fn cycle(s: &Sender, l: &Link, acked: &mut Option<Acked>) -> Result<bool, 
         }
         Err(e) => Err(e),
     }
+}
+
+/// Reads and compresses the batch that follows `acked` (on a reader thread).
+async fn read_batch(
+    s: &Sender,
+    acked: BTreeMap<String, i64>,
+) -> Result<Option<Built>, ReplicationError> {
+    let own = s.site.site.id.clone();
+    let limits = (
+        s.site.upstream.batch_changes as usize,
+        s.site.upstream.batch_bytes as usize,
+    );
+    let relays = s.site.site.tier == Tier::County;
+    s.store
+        .read(move |c| next_batch(c, &own, relays, acked, limits))
+        .await
+}
+
+async fn send_blobs(s: &Sender, l: &Link, hashes: &[String]) -> Result<(), ReplicationError> {
+    let missing: BlobAnswer = l
+        .post_json(
+            "blobs/missing",
+            &BlobQuery {
+                hashes: hashes.to_vec(),
+            },
+        )
+        .await?;
+    let blobs = Blobs::new(&s.site.storage.data_dir);
+    for h in missing.missing {
+        let b = blobs.clone();
+        let hash = h.clone();
+        let bytes = tokio::task::spawn_blocking(move || b.read(&hash))
+            .await
+            .map_err(|e| ReplicationError::Protocol(e.to_string()))?
+            .map_err(|e| ReplicationError::Io(format!("blobs/{h}"), e))?;
+        l.put_blob(&h, bytes).await?;
+    }
+    Ok(())
 }
 
 /// The upstream may hold more of our log than we do (we were restored from an older backup
@@ -177,6 +212,10 @@ async fn after_hello(s: &Sender, a: &Acked, hw: i64) -> Result<(), ReplicationEr
 
 struct Built {
     batch: Batch,
+    /// The batch as it goes on the wire.
+    packed: Vec<u8>,
+    /// The acknowledged seqs it was read after.
+    assumes: BTreeMap<String, i64>,
     blobs: Vec<String>,
     count: usize,
     /// The batch hit a limit: more is waiting.
@@ -189,7 +228,7 @@ fn next_batch(
     conn: &Connection,
     own: &str,
     relays: bool,
-    acked: &BTreeMap<String, i64>,
+    acked: BTreeMap<String, i64>,
     (max_changes, max_bytes): (usize, usize),
 ) -> Result<Option<Built>, ReplicationError> {
     let mut budget = Budget {
@@ -302,12 +341,16 @@ fn next_batch(
     blobs.sort();
     blobs.dedup();
     let count = origins.iter().map(|o| o.changes.len()).sum();
+    let batch = Batch {
+        certs,
+        reported,
+        origins,
+    };
+    let (packed, _) = wire::encode(&batch, ZSTD_LEVEL)?;
     Ok(Some(Built {
-        batch: Batch {
-            certs,
-            reported,
-            origins,
-        },
+        batch,
+        packed,
+        assumes: acked,
         blobs,
         count,
         full: budget.full,
@@ -473,14 +516,13 @@ impl Link {
         read_answer(resp).await
     }
 
-    async fn post_batch(&self, batch: &Batch) -> Result<Acked, ReplicationError> {
-        let (packed, _) = wire::encode(batch, ZSTD_LEVEL)?;
+    async fn post_batch(&self, packed: &[u8]) -> Result<Acked, ReplicationError> {
         let resp = self
             .http
             .post(format!("{}batch", self.base))
             .header("content-type", "application/json")
             .header("content-encoding", "zstd")
-            .body(packed)
+            .body(packed.to_vec())
             .send()
             .await
             .map_err(link_err)?;

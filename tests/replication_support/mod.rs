@@ -253,12 +253,7 @@ pub fn load_into(db: &Path, site: &str, n: usize, tag: &str) {
                      VALUES (NULL, ?1, 'office', ?2)",
                     rusqlite::params![name, now],
                 )?;
-                tx.change(
-                    "department",
-                    id,
-                    Op::Insert,
-                    &serde_json::json!({"id": id, "name": name}),
-                )?;
+                tx.change("department", id, Op::Insert, &office_like(id, &name))?;
                 if i % 10 == 3 {
                     let renamed = format!("{name}-改");
                     tx.exec(
@@ -283,6 +278,39 @@ pub fn load_into(db: &Path, site: &str, n: usize, tag: &str) {
         done += take;
     }
     st.close();
+}
+
+/// A payload shaped like an office record: a name, a resident id, a phone number, an address
+/// and a note, varied the way real rows are (so compression figures are not flattered).
+fn office_like(id: i64, name: &str) -> serde_json::Value {
+    const SURNAMES: [&str; 8] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵"];
+    const GIVEN: [&str; 8] = ["建国", "秀英", "伟", "敏", "静", "磊", "婷", "强"];
+    const ROADS: [&str; 6] = ["人民路", "解放街", "建设大道", "中山路", "新华街", "和平巷"];
+    const NOTES: [&str; 5] = [
+        "材料齐全，按期办结",
+        "需补正营业执照复印件",
+        "已电话告知申请人",
+        "转交分管领导审批",
+        "现场核查符合条件",
+    ];
+    let mut x = (id as u64)
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    let mut next = |m: u64| {
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 29;
+        x % m
+    };
+    serde_json::json!({
+        "id": id,
+        "name": name,
+        "contact": format!("{}{}", SURNAMES[next(8) as usize], GIVEN[next(8) as usize]),
+        "resident_id": format!("4509{:014}", next(100_000_000_000_000)),
+        "phone": format!("1{:010}", next(10_000_000_000)),
+        "address": format!("{}{}号{}栋{}室", ROADS[next(6) as usize], next(300), next(20), next(1000)),
+        "note": NOTES[next(5) as usize],
+    })
 }
 
 pub type LogRow = (i64, String, String, String, String, String);
