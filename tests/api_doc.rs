@@ -50,3 +50,12 @@ fn docs_api_md_lists_every_operation() {
         assert!(md.contains(&line), "docs/api.md does not describe {line}");
     }
 }
+
+#[test]
+fn docs_api_md_lists_every_replication_route() {
+    let md = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md")).unwrap();
+    for (method, path) in govbox::replication::ROUTES {
+        let line = format!("`{method} {path}`");
+        assert!(md.contains(&line), "docs/api.md does not describe {line}");
+    }
+}

@@ -306,6 +306,7 @@ pub fn restore(
         // sees a seq twice. Sessions from the backup's time are dropped: everyone signs in again.
         let tx = conn.unchecked_transaction()?;
         store::raise_seq_floor(&tx, floor)?;
+        store::mark_restored(&tx, floor)?;
         tx.execute("DELETE FROM sessions", [])?;
         tx.execute(
             "UPDATE meta SET value = ?1 WHERE key = 'site_id'",

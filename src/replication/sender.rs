@@ -196,16 +196,25 @@ async fn send_blobs(s: &Sender, l: &Link, hashes: &[String]) -> Result<(), Repli
 }
 
 /// The upstream may hold more of our log than we do (we were restored from an older backup
-/// while it kept receiving): continue above its seq so no seq is ever reused.
+/// while it kept receiving): continue above its seq so no seq is ever reused, and move changes
+/// written since the restore above it too, or the upstream would take them for replays.
 async fn after_hello(s: &Sender, a: &Acked, hw: i64) -> Result<(), ReplicationError> {
     let theirs = a.acked.get(&s.site.site.id).copied().unwrap_or(0);
-    if theirs > hw {
+    let moved = s
+        .store
+        .write(move |tx| -> Result<usize, ReplicationError> {
+            let moved = store::settle_restore(tx.conn(), theirs)?;
+            if theirs > hw {
+                store::raise_seq_floor(tx.conn(), theirs)?;
+            }
+            Ok(moved)
+        })
+        .await?;
+    if theirs > hw || moved > 0 {
         log::warn!(
-            "upstream holds this site's changes up to {theirs}, this database only up to {hw}: continuing above {theirs}"
+            "upstream holds this site's changes up to {theirs}, this database only up to {hw}: \
+             continuing above {theirs}, {moved} changes written since the restore renumbered"
         );
-        s.store
-            .write(move |tx| store::raise_seq_floor(tx.conn(), theirs))
-            .await?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use blobs::{valid_hash, Blobs};
 pub use lock::DataDirLock;
@@ -125,6 +125,55 @@ pub fn raise_seq_floor(conn: &Connection, floor: i64) -> Result<(), StoreError> 
         [floor],
     )?;
     Ok(())
+}
+
+/// Marks a database just restored from a backup whose change log ends at `restored`: until the
+/// upstream has been asked what it holds, changes written from now on may take seqs the
+/// upstream already has from before the restore (the disk that held them died).
+pub fn mark_restored(conn: &Connection, restored: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('restored_at_seq', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [restored],
+    )?;
+    Ok(())
+}
+
+/// Called with the highest seq of this site the upstream holds, at the first contact after a
+/// restore. Changes written since the restore that collide with seqs the upstream already holds
+/// move up above them, in order, so they are shipped instead of being taken for replays.
+/// Returns how many moved.
+pub fn settle_restore(conn: &Connection, upstream_holds: i64) -> Result<usize, StoreError> {
+    let restored: Option<i64> = conn
+        .query_row(
+            "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'restored_at_seq'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(restored) = restored else {
+        return Ok(0);
+    };
+    let mut moved = 0;
+    if upstream_holds > restored {
+        let offset = upstream_holds - restored;
+        // Through negative seqs: a direct shift would collide with itself half-way.
+        moved = conn.execute(
+            "UPDATE changes SET seq = -(seq + ?2) WHERE seq > ?1",
+            [restored, offset],
+        )?;
+        conn.execute("UPDATE changes SET seq = -seq WHERE seq < 0", [])?;
+        let top: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+            r.get(0)
+        })?;
+        raise_seq_floor(conn, upstream_holds)?;
+        conn.execute(
+            "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'changes'",
+            [top],
+        )?;
+    }
+    conn.execute("DELETE FROM meta WHERE key = 'restored_at_seq'", [])?;
+    Ok(moved)
 }
 
 /// The seq below which this site's change log may have holes it cannot fill (see
