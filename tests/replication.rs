@@ -544,6 +544,52 @@ async fn a_silent_site_raises_an_alarm_in_status_metrics_and_the_workbench() {
         .await
         .unwrap();
     assert_eq!(login.status(), 200);
+    // The aggregated view holds the township's rows, apart from the county's own.
+    let counts: serde_json::Value = http
+        .get(format!("{office}/api/replicas"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let held = replica(&county.db(), "t1");
+    let departments = held.keys().filter(|(e, _)| e == "department").count();
+    assert_eq!(
+        counts,
+        serde_json::json!([{"origin_site": "t1", "entity": "department", "rows": departments}])
+    );
+    let page: Vec<serde_json::Value> = http
+        .get(format!(
+            "{office}/api/replicas/department?origin=t1&limit=5"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 5);
+    assert!(page.iter().all(|r| r["origin_site"] == "t1"));
+    let last = &page[4];
+    let next: Vec<serde_json::Value> = http
+        .get(format!(
+            "{office}/api/replicas/department?after_origin=t1&after_key={}&limit=1000",
+            last["key"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page.len() + next.len(), departments);
+    let bad = http
+        .get(format!("{office}/api/replicas/department?limit=0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
     let home = http
         .get(format!("{office}/"))
         .send()

@@ -1,11 +1,13 @@
 //! Replication township → county → province: the site CA and enrolment, the sender, the
 //! receiver and relay, and their status. See docs/replication-runbook.md.
 
+pub mod api;
 mod listener;
 mod pki;
 mod receiver;
 mod sender;
 mod status;
+pub mod view;
 mod wire;
 
 use std::collections::BTreeMap;

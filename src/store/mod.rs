@@ -8,7 +8,7 @@
 
 mod blobs;
 mod lock;
-mod migrate;
+pub(crate) mod migrate;
 mod tx;
 
 use std::path::{Path, PathBuf};

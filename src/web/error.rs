@@ -153,6 +153,16 @@ impl From<AuthError> for WebError {
     }
 }
 
+impl From<crate::replication::ReplicationError> for WebError {
+    fn from(e: crate::replication::ReplicationError) -> Self {
+        use crate::replication::ReplicationError as R;
+        match e {
+            R::Protocol(zh) => WebError::bad_request("invalid_input", zh, "invalid input"),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         WebError::Internal(e.to_string())

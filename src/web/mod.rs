@@ -22,7 +22,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
-pub use error::{ApiError, PageError, WebError};
+pub use error::{ApiError, ErrorBody, PageError, WebError};
+pub use guard::Authed;
 pub use metrics::Metrics;
 pub use templates::render;
 
