@@ -7,6 +7,8 @@
 //! A due date that reaches into a year without any notice is only provisional: weekends are
 //! known, holidays are not.
 
+pub mod cli;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 

@@ -188,3 +188,129 @@ fn parse_rejects_hostile_notices_naming_the_problem() {
     .unwrap();
     assert_eq!(ok.days[0].date, d("2027-01-02"));
 }
+
+fn store() -> (tempfile::TempDir, crate::store::Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = crate::store::open(&dir.path().join("govbox.db"), "t-site").unwrap();
+    (dir, s)
+}
+
+fn count(s: &crate::store::Store, sql: &'static str) -> i64 {
+    s.read_blocking(move |c| -> Result<i64, StoreError> { Ok(c.query_row(sql, [], |r| r.get(0))?) })
+        .unwrap()
+}
+
+#[test]
+fn importing_a_notice_makes_a_provisional_due_date_final_and_keeps_versions() {
+    let (_d, s) = store();
+    let load = |s: &crate::store::Store| s.read_blocking(Calendar::load).unwrap();
+    let before = load(&s).add_working_days(d("2026-12-25"), 10, &[]);
+    assert!(before.provisional);
+    assert_eq!(before.date, d("2027-01-08"));
+
+    let v1 = parse_notice(&notice_json(
+        r#"{"date":"2027-01-01","kind":"holiday","name":"元旦"},{"date":"2027-01-04","kind":"holiday","name":"元旦"}"#,
+    ))
+    .unwrap();
+    let sum = s
+        .write_blocking(move |tx| import_notice(tx, &v1, "admin"))
+        .unwrap();
+    assert_eq!((sum.year, sum.days, sum.replaced.clone()), (2027, 2, None));
+    let after = load(&s).add_working_days(d("2026-12-25"), 10, &[]);
+    assert_eq!(
+        after,
+        Due {
+            date: d("2027-01-12"),
+            provisional: false
+        }
+    );
+
+    // The same version again is refused and writes nothing.
+    let changes = count(&s, "SELECT count(*) FROM changes");
+    let again = parse_notice(&notice_json("")).unwrap();
+    let e = s
+        .write_blocking(move |tx| import_notice(tx, &again, "admin"))
+        .unwrap_err();
+    assert!(matches!(e, CalendarError::Conflict(_)), "{e}");
+    assert_eq!(count(&s, "SELECT count(*) FROM changes"), changes);
+
+    // A newer version replaces the days; the old one stays in the history.
+    let v2 = parse_notice(&notice_json("").replace("\"v1\"", "\"v2\"")).unwrap();
+    let sum = s
+        .write_blocking(move |tx| import_notice(tx, &v2, "admin"))
+        .unwrap();
+    assert_eq!(sum.replaced.as_deref(), Some("v1"));
+    assert!(load(&s).is_working_day(d("2027-01-04")));
+    let vs = s.read_blocking(|c| versions(c, 2027)).unwrap();
+    assert_eq!(vs.len(), 2);
+    assert!(vs[0].current && vs[0].version == "v2" && !vs[1].current && vs[1].days == 2);
+
+    // An older notice cannot replace a newer one.
+    let old = parse_notice(
+        &notice_json("")
+            .replace("\"v1\"", "\"v0\"")
+            .replace("2026-11-01", "2026-10-01"),
+    )
+    .unwrap();
+    let e = s
+        .write_blocking(move |tx| import_notice(tx, &old, "admin"))
+        .unwrap_err();
+    assert!(e.to_string().contains("v2"), "{e}");
+}
+
+#[test]
+fn single_day_edits_start_from_the_shipped_notice_and_are_logged() {
+    let (_d, s) = store();
+    let extra = SpecialDay {
+        date: d("2026-03-02"),
+        kind: DayKind::Holiday,
+        name: "本地调整".into(),
+    };
+    let changes = count(&s, "SELECT count(*) FROM changes");
+    s.write_blocking(move |tx| add_day(tx, &extra, "admin"))
+        .unwrap();
+    let cal = s.read_blocking(Calendar::load).unwrap();
+    assert!(!cal.is_working_day(d("2026-03-02")));
+    // The rest of the official schedule is still there.
+    assert!(cal.is_working_day(d("2026-02-14")) && !cal.is_working_day(d("2026-02-16")));
+    assert_eq!(count(&s, "SELECT count(*) FROM changes"), changes + 2);
+
+    s.write_blocking(|tx| remove_day(tx, d("2026-02-14"), "admin"))
+        .unwrap();
+    assert!(!s
+        .read_blocking(Calendar::load)
+        .unwrap()
+        .is_working_day(d("2026-02-14")));
+
+    let e = s
+        .write_blocking(|tx| remove_day(tx, d("2026-03-03"), "admin"))
+        .unwrap_err();
+    assert!(matches!(e, CalendarError::NotFound(_)), "{e}");
+    let dup = SpecialDay {
+        date: d("2026-02-16"),
+        kind: DayKind::Holiday,
+        name: "x".into(),
+    };
+    let e = s
+        .write_blocking(move |tx| add_day(tx, &dup, "admin"))
+        .unwrap_err();
+    assert!(e.to_string().contains("春节"), "{e}");
+    let weekend = SpecialDay {
+        date: d("2026-03-07"),
+        kind: DayKind::Holiday,
+        name: "x".into(),
+    };
+    let e = s
+        .write_blocking(move |tx| add_day(tx, &weekend, "admin"))
+        .unwrap_err();
+    assert!(e.to_string().contains("2026-03-07"), "{e}");
+    let no_notice = SpecialDay {
+        date: d("2028-03-01"),
+        kind: DayKind::Holiday,
+        name: "x".into(),
+    };
+    let e = s
+        .write_blocking(move |tx| add_day(tx, &no_notice, "admin"))
+        .unwrap_err();
+    assert!(e.to_string().contains("2028"), "{e}");
+}
