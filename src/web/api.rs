@@ -57,7 +57,9 @@ pub struct ApiDoc;
 impl ApiDoc {
     /// The document as served at `/api/openapi.json`.
     pub fn openapi_doc() -> utoipa::openapi::OpenApi {
-        <ApiDoc as OpenApi>::openapi()
+        let mut doc = <ApiDoc as OpenApi>::openapi();
+        doc.merge(crate::approval::calendar::web::CalendarApi::openapi());
+        doc
     }
 }
 
@@ -78,6 +80,9 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         ("/api/audit", get(list_audit)),
     ]
+    .into_iter()
+    .chain(crate::approval::calendar::web::routes())
+    .collect()
 }
 
 /// `Json` whose rejections are answered as [`ErrorBody`] like every other API error.
@@ -355,7 +360,7 @@ mod tests {
 
     #[test]
     fn every_route_is_in_the_openapi_document() {
-        let doc = ApiDoc::openapi();
+        let doc = ApiDoc::openapi_doc();
         let json = serde_json::to_value(&doc).unwrap();
         assert!(json["openapi"].as_str().unwrap().starts_with("3.1"));
         for (path, _) in routes() {

@@ -22,7 +22,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
-pub use error::{ApiError, PageError, WebError};
+pub use error::{ApiError, ErrorBody, PageError, WebError};
+pub use guard::{Audited, Authed, Client};
 pub use metrics::Metrics;
 pub use templates::render;
 
@@ -82,7 +83,8 @@ pub fn office_router(st: AppState) -> Router {
         .route("/users", get(pages::users).post(pages::add_user))
         .route("/users/{username}/disable", post(pages::disable_user))
         .route("/users/{username}/reset", post(pages::reset_password))
-        .route("/metrics", get(metrics_text));
+        .route("/metrics", get(metrics_text))
+        .merge(crate::approval::calendar::web::pages());
     for (path, handlers) in api::routes() {
         r = r.route(path, handlers);
     }

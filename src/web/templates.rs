@@ -18,6 +18,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("users.html", include_str!("templates/users.html")),
     ("error.html", include_str!("templates/error.html")),
     (
+        "calendar.html",
+        include_str!("../approval/calendar/calendar.html"),
+    ),
+    (
         "portal_home.html",
         include_str!("templates/portal_home.html"),
     ),

@@ -8,6 +8,7 @@
 //! known, holidays are not.
 
 pub mod cli;
+pub mod web;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
