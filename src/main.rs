@@ -10,6 +10,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use govbox::approval::calendar::{self, cli::CalendarCmd, CalendarError};
+use govbox::approval::notify::{self, NotifyError};
 use govbox::auth::{self, AuthError, NewUser, RoleGrant};
 use govbox::provision::{self, demo};
 use govbox::site::{self, ConfigError, SiteConfig};
@@ -174,6 +175,8 @@ enum Failure {
     Replication(#[from] replication::ReplicationError),
     #[error(transparent)]
     Calendar(#[from] CalendarError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -190,6 +193,8 @@ impl Failure {
             Failure::Provision(e) => e.exit_code(),
             Failure::Replication(e) => e.exit_code(),
             Failure::Calendar(e) => e.exit_code(),
+            Failure::Notify(NotifyError::Store(_)) => 1,
+            Failure::Notify(_) => 2,
             Failure::Store(StoreError::TooNew { .. }) => 2,
             Failure::Store(_) | Failure::Io(_) => 1,
         }
@@ -343,10 +348,15 @@ fn serve(
         if let Some(a) = replication.receiver_addr() {
             println!("replication: https://{a}/");
         }
+        let sms = notify::worker::Worker::new(store.clone(), &site.sms)?;
         let state = web::AppState::new(store, site);
-        web::serve(state, bound, signals, move |stop| replication.spawn(stop))
-            .await
-            .map_err(|e| Failure::Io(e.to_string()))
+        web::serve(state, bound, signals, move |stop| {
+            let mut tasks = replication.spawn(stop.clone());
+            tasks.push(sms.spawn(stop));
+            tasks
+        })
+        .await
+        .map_err(|e| Failure::Io(e.to_string()))
     })
 }
 

@@ -59,6 +59,7 @@ impl ApiDoc {
     pub fn openapi_doc() -> utoipa::openapi::OpenApi {
         let mut doc = <ApiDoc as OpenApi>::openapi();
         doc.merge(crate::approval::calendar::web::CalendarApi::openapi());
+        doc.merge(crate::approval::notify::web::SmsApi::openapi());
         doc
     }
 }
@@ -82,6 +83,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     ]
     .into_iter()
     .chain(crate::approval::calendar::web::routes())
+    .chain(crate::approval::notify::web::routes())
     .collect()
 }
 

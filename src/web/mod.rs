@@ -84,7 +84,8 @@ pub fn office_router(st: AppState) -> Router {
         .route("/users/{username}/disable", post(pages::disable_user))
         .route("/users/{username}/reset", post(pages::reset_password))
         .route("/metrics", get(metrics_text))
-        .merge(crate::approval::calendar::web::pages());
+        .merge(crate::approval::calendar::web::pages())
+        .merge(crate::approval::notify::web::pages());
     for (path, handlers) in api::routes() {
         r = r.route(path, handlers);
     }

@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "calendar.html",
         include_str!("../approval/calendar/calendar.html"),
     ),
+    ("sms.html", include_str!("../approval/notify/sms.html")),
     (
         "portal_home.html",
         include_str!("templates/portal_home.html"),
