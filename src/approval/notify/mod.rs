@@ -161,11 +161,12 @@ pub fn next_due(conn: &rusqlite::Connection, now: &str) -> Result<Option<OutboxR
         .optional()?)
 }
 
-/// Records a delivered message; it is never sent again.
+/// Records a delivered message; it is never sent again. The last error of earlier attempts is
+/// kept for the admin to see why it took several.
 pub fn mark_sent(tx: &mut WriteTx, id: i64) -> Result<(), NotifyError> {
     let now = tx.now().to_string();
     tx.local(
-        "UPDATE sms_outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2, last_error = ''
+        "UPDATE sms_outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2
          WHERE id = ?1 AND status = 'pending'",
         rusqlite::params![id, now],
     )?;
