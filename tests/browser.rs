@@ -358,6 +358,33 @@ async fn an_admin_maintains_the_holiday_calendar_and_tests_sms_in_a_real_browser
     let notice = b.wait_text(".notice").await;
     assert!(notice.starts_with("已删除 2026-03-02"), "{notice}");
 
+    // Import a notice file chosen in the file picker.
+    let file = demo.dir.join("2027.json");
+    std::fs::write(
+        &file,
+        r#"{"year": 2027, "source": "国务院办公厅关于2027年部分节假日安排的通知", "version": "v1",
+            "effective": "2026-11-10", "days": [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"}]}"#,
+    )
+    .unwrap();
+    b.type_into("#notice-file", file.to_str().unwrap()).await;
+    for _ in 0..50 {
+        let v = b
+            .eval("return document.querySelector('textarea[name=text]').value")
+            .await;
+        if v.as_str().is_some_and(|t| t.contains("2027")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.click("form[action='/calendar/import'] button[type=submit]")
+        .await;
+    let notice = b.wait_text(".notice").await;
+    assert!(notice.starts_with("已导入 2027 年放假通知"), "{notice}");
+    let version = b
+        .eval("return document.querySelector('#versions tbody tr td').innerText")
+        .await;
+    assert_eq!(version, "v1");
+
     // Readable on a phone without sideways scrolling.
     b.resize(375, 740).await;
     let overflow = b

@@ -2,7 +2,7 @@
 //! the calendar's functions, audit in the same transaction.
 
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Extension, Json, Router};
@@ -63,6 +63,18 @@ pub fn pages() -> Router<AppState> {
         .route("/calendar/days", post(page_add))
         .route("/calendar/days/{date}/remove", post(page_remove))
         .route("/calendar/import", post(page_import))
+        .route(
+            "/static/calendar.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    include_str!("calendar.js"),
+                )
+            }),
+        )
 }
 
 #[derive(Serialize, ToSchema)]
