@@ -342,13 +342,13 @@ fn serve(
         );
         let site = std::sync::Arc::new(site);
         let replication = replication::prepare(&store, &site).await?;
+        let sms = notify::worker::Worker::new(store.clone(), &site.sms)?;
         announce(&site, addrs)?;
         println!("portal: http://{}/", addrs.0);
         println!("office: http://{}/", addrs.1);
         if let Some(a) = replication.receiver_addr() {
             println!("replication: https://{a}/");
         }
-        let sms = notify::worker::Worker::new(store.clone(), &site.sms)?;
         let state = web::AppState::new(store, site);
         web::serve(state, bound, signals, move |stop| {
             let mut tasks = replication.spawn(stop.clone());

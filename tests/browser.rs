@@ -378,7 +378,15 @@ async fn an_admin_maintains_the_holiday_calendar_and_tests_sms_in_a_real_browser
     }
     b.click("form[action='/calendar/import'] button[type=submit]")
         .await;
-    let notice = b.wait_text(".notice").await;
+    // The page before the import showed a notice too: wait for the new one.
+    let mut notice = String::new();
+    for _ in 0..50 {
+        notice = b.wait_text(".notice").await;
+        if notice.starts_with("已导入") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(notice.starts_with("已导入 2027 年放假通知"), "{notice}");
     let version = b
         .eval("return document.querySelector('#versions tbody tr td').innerText")

@@ -295,6 +295,25 @@ async fn hostile_imports_are_refused_whole_naming_the_date() {
         let msg = v["error"]["message"].as_str().unwrap();
         assert!(msg.contains(needle), "{msg} should name {needle}");
     }
+    // Not UTF-8, and over the listener's body limit: JSON errors too.
+    let r = web
+        .http
+        .post(format!("{}/api/calendar/notices", demo.office))
+        .header("x-csrf-token", web.csrf.clone().unwrap())
+        .body(vec![0xff_u8, 0xfe, 0x00])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, "invalid_body");
+    let r = web
+        .http
+        .post(format!("{}/api/calendar/notices", demo.office))
+        .header("x-csrf-token", web.csrf.clone().unwrap())
+        .body(vec![b' '; 2 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, "payload_too_large");
     assert_eq!(changes(&demo), before, "nothing written");
 
     // The CLI refuses a file from the shell the same way, exit 2.

@@ -1,6 +1,7 @@
 //! 节假日维护: the calendar's JSON API and its admin page. Thin: parse, check the role, call
 //! the calendar's functions, audit in the same transaction.
 
+use axum::extract::rejection::StringRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -196,8 +197,16 @@ async fn import(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    body: String,
+    body: Result<String, StringRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => WebError::TooLarge,
+        _ => WebError::bad_request(
+            "invalid_body",
+            format!("通知文件无法读取（须为 UTF-8 文本）: {}", r.body_text()),
+            format!("unreadable body (must be UTF-8 text): {}", r.body_text()),
+        ),
+    })?;
     let sum = import_text(&st, &who, client, body).await?;
     Ok((StatusCode::CREATED, Extension(Audited), Json(sum)).into_response())
 }
