@@ -286,6 +286,9 @@ async fn after_max_attempts_a_message_is_failed_and_shown_to_admins_only() {
         .await
         .unwrap();
     assert_eq!(failed.len(), 1);
+    let metrics = web.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("govbox_sms_failed 1\n"), "{metrics}");
+    assert!(metrics.contains("govbox_sms_pending 0\n"), "{metrics}");
     assert_eq!(
         error_code(web.get("/api/sms?status=bogus").await).await,
         "invalid_input"

@@ -234,8 +234,17 @@ async fn metrics_text(State(st): State<AppState>) -> Result<Response, ApiError> 
             log::error!("replication status for /metrics: {e}");
             String::new()
         });
+    let sms = st
+        .store
+        .read(crate::approval::notify::metrics)
+        .await
+        .unwrap_or_else(|e| {
+            log::error!("sms outbox for /metrics: {e}");
+            String::new()
+        });
     let mut body = st.metrics.render(&gauges);
     body.push_str(&replication);
+    body.push_str(&sms);
     Ok((
         StatusCode::OK,
         [(

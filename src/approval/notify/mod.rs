@@ -197,5 +197,24 @@ pub fn mark_failed(
     Ok(status == "failed")
 }
 
+/// Prometheus gauges of the outbox by status, so a dead gateway pages someone before
+/// applicants complain.
+pub fn metrics(conn: &rusqlite::Connection) -> Result<String, NotifyError> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut stmt = conn.prepare_cached("SELECT count(*) FROM sms_outbox WHERE status = ?1")?;
+    for (status, help) in [
+        ("pending", "SMS waiting to be sent or retried."),
+        ("failed", "SMS given up after sms.max_attempts; see /sms."),
+    ] {
+        let n: i64 = stmt.query_row([status], |r| r.get(0))?;
+        let name = format!("govbox_sms_{status}");
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        let _ = writeln!(out, "{name} {n}");
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests;
