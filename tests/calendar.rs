@@ -209,6 +209,23 @@ async fn importing_2027_makes_due_dates_final_over_http_and_cli() {
     assert_eq!(versions[1]["current"], false);
     assert_eq!(stdout(&due("2026-12-25", "10")), "2027-01-11\n");
 
+    // From standard input too.
+    let mut child = std::process::Command::new(common::bin())
+        .args(["calendar", "import", "-", "--config", &config])
+        .env("GOVBOX_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        notice_2027("v3", NEW_YEAR_2027).as_bytes(),
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(stdout(&due("2026-12-25", "10")), "2027-01-12\n");
+
     // Importing the same file again is refused by the CLI, exit 2, nothing written.
     let before = changes(&demo);
     let o = govbox(&[
@@ -335,6 +352,16 @@ async fn hostile_imports_are_refused_whole_naming_the_date() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("2027-01-09"));
+    std::fs::write(&file, " ".repeat(70 * 1024)).unwrap();
+    let o = govbox(&[
+        "calendar",
+        "import",
+        file.to_str().unwrap(),
+        "--config",
+        &demo.config_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("太大"));
     assert_eq!(changes(&demo), before);
 }
 
