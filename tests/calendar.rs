@@ -132,6 +132,32 @@ fn cli_bad_input_exits_2_naming_the_problem() {
     }
 }
 
+#[test]
+fn a_site_database_not_yet_upgraded_is_named_not_misread() {
+    let demo_dir = tempfile::tempdir().unwrap();
+    let mut demo = Demo::start_in(demo_dir.path());
+    assert!(demo.stop().success());
+    let conn = rusqlite::Connection::open(demo.db()).unwrap();
+    conn.execute_batch(
+        "DROP TABLE calendar_days; DROP TABLE calendar_notices; PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let o = govbox(&[
+        "calendar",
+        "show",
+        "--year",
+        "2026",
+        "--config",
+        &demo.config_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("先启动一次服务"),
+        "{o:?}"
+    );
+}
+
 #[tokio::test]
 async fn importing_2027_makes_due_dates_final_over_http_and_cli() {
     let demo = Demo::start();

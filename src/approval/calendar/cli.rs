@@ -118,7 +118,18 @@ pub fn run(cmd: CalendarCmd, site: Option<&SiteConfig>) -> Result<(), CalendarEr
 
 fn calendar(site: Option<&SiteConfig>) -> Result<Calendar, CalendarError> {
     match site {
-        Some(site) => Calendar::load(&store::open_read_only(&site.db_path())?),
+        Some(site) => {
+            let conn = store::open_read_only(&site.db_path())?;
+            let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if found < store::schema_version() {
+                // Read-only opens never migrate; the tables may not exist yet.
+                return Err(CalendarError::Invalid(format!(
+                    "站点数据库的结构版本 {found} 比本程序的 {} 旧：先启动一次服务完成升级 (systemctl restart govbox)",
+                    store::schema_version()
+                )));
+            }
+            Calendar::load(&conn)
+        }
         None => Ok(Calendar::shipped()),
     }
 }
