@@ -194,11 +194,6 @@ impl Calendar {
         self.notices.get(&year)
     }
 
-    /// Years with a notice, ascending.
-    pub fn years(&self) -> Vec<i16> {
-        self.notices.keys().copied().collect()
-    }
-
     /// The day on which `days` working days after `start` have elapsed; counting starts the day
     /// after `start` (the acceptance day itself is not counted); 0 days → `start`. Working days
     /// inside any pause are skipped.
