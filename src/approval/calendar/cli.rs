@@ -198,3 +198,41 @@ pub fn show_text(cal: &Calendar, year: i16) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_parse_strictly() {
+        let p = parse_pause("2026-02-01..2026-02-10").unwrap();
+        assert_eq!(
+            (p.from.to_string(), p.to.to_string()),
+            ("2026-02-01".into(), "2026-02-10".into())
+        );
+        assert!(
+            parse_pause("2026-02-01..2026-02-01").is_ok(),
+            "a one-day pause"
+        );
+        for (bad, needle) in [
+            ("2026-02-01", "开始日期..结束日期"),
+            ("2026-02-10..2026-02-01", "早于"),
+            ("2026-02-01..2026-02-30", "2026-02-30"),
+            ("..2026-02-01", "\"\""),
+            ("2026-02-01...2026-02-03", ".2026-02-03"),
+        ] {
+            let e = parse_pause(bad).unwrap_err().to_string();
+            assert!(e.contains(needle) && e.contains("--pause"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn show_lists_only_the_exceptions_or_says_there_is_no_notice() {
+        let cal = Calendar::shipped();
+        let text = show_text(&cal, 2025);
+        assert_eq!(text.lines().count(), 1 + 23);
+        assert!(text.starts_with("2025 年: 国务院办公厅关于2025年部分节假日安排的通知"));
+        assert!(text.contains("2025-01-26\t星期日\t调休上班\t春节调休上班\n"));
+        assert!(show_text(&cal, 2031).contains("没有载入放假通知"));
+    }
+}
