@@ -1,6 +1,7 @@
 //! govbox: one appliance for county and township government machine rooms.
 //! See docs/architecture.md for how the parts fit together.
 
+pub mod approval;
 pub mod auth;
 pub mod backup;
 pub mod clock;

@@ -6,8 +6,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use govbox::approval::calendar::{self, cli::CalendarCmd, CalendarError};
+use govbox::approval::notify::{self, NotifyError};
 use govbox::auth::{self, AuthError, NewUser, RoleGrant};
 use govbox::provision::{self, demo};
 use govbox::site::{self, ConfigError, SiteConfig};
@@ -81,6 +84,10 @@ enum Cmd {
     /// Replication to the upstream and from the sites below.
     #[command(subcommand)]
     Replication(replication::ReplicationCmd),
+    /// The working-day calendar: holidays and make-up working days, due dates, notice import.
+    /// Reads the site's calendar with an explicit --config, the shipped one otherwise.
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
     /// Print the version and the schema version.
     Version,
 }
@@ -166,6 +173,10 @@ enum Failure {
     Provision(#[from] provision::ProvisionError),
     #[error(transparent)]
     Replication(#[from] replication::ReplicationError),
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -181,6 +192,9 @@ impl Failure {
             Failure::Backup(e) => e.exit_code(),
             Failure::Provision(e) => e.exit_code(),
             Failure::Replication(e) => e.exit_code(),
+            Failure::Calendar(e) => e.exit_code(),
+            Failure::Notify(NotifyError::Store(_)) => 1,
+            Failure::Notify(_) => 2,
             Failure::Store(StoreError::TooNew { .. }) => 2,
             Failure::Store(_) | Failure::Io(_) => 1,
         }
@@ -188,9 +202,12 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    // Some commands fall back to built-in data when no site file was named at all.
+    let config_given = matches.value_source("config") != Some(ValueSource::DefaultValue);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging();
-    match run(cli) {
+    match run(cli, config_given) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("错误: {e}");
@@ -199,9 +216,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
+fn run(cli: Cli, config_given: bool) -> Result<(), Failure> {
     let config = cli.config;
     match cli.cmd {
+        Cmd::Calendar(cmd) => {
+            let needs_site = config_given || matches!(cmd, CalendarCmd::Import { .. });
+            let site = if needs_site {
+                Some(SiteConfig::load(&config)?)
+            } else {
+                None
+            };
+            Ok(calendar::cli::run(cmd, site.as_ref())?)
+        }
         Cmd::Version => {
             println!(
                 "govbox {} (schema {})",
@@ -316,6 +342,7 @@ fn serve(
         );
         let site = std::sync::Arc::new(site);
         let replication = replication::prepare(&store, &site).await?;
+        let sms = notify::worker::Worker::new(store.clone(), &site.sms)?;
         announce(&site, addrs)?;
         println!("portal: http://{}/", addrs.0);
         println!("office: http://{}/", addrs.1);
@@ -323,9 +350,13 @@ fn serve(
             println!("replication: https://{a}/");
         }
         let state = web::AppState::new(store, site);
-        web::serve(state, bound, signals, move |stop| replication.spawn(stop))
-            .await
-            .map_err(|e| Failure::Io(e.to_string()))
+        web::serve(state, bound, signals, move |stop| {
+            let mut tasks = replication.spawn(stop.clone());
+            tasks.push(sms.spawn(stop));
+            tasks
+        })
+        .await
+        .map_err(|e| Failure::Io(e.to_string()))
     })
 }
 

@@ -26,6 +26,64 @@ pub struct SiteConfig {
     pub backup: BackupSection,
     #[serde(default)]
     pub firewall: crate::firewall::FirewallConfig,
+    #[serde(default)]
+    pub sms: SmsSection,
+}
+
+/// How SMS notifications leave the site.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSection {
+    #[serde(default)]
+    pub gateway: SmsGateway,
+    /// `http://…` or `https://…` of the gateway (gateway = "http" only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// PEM of the CA that signed an `https` gateway's certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// How long one POST may take before it counts as failed.
+    #[serde(default = "sms_timeout_seconds")]
+    pub timeout_seconds: u32,
+    /// Longest wait between retries (backoff doubles from 1 s up to this, with jitter).
+    #[serde(default = "sms_retry_max_seconds")]
+    pub retry_max_seconds: u32,
+    /// Attempts before a message is marked failed for an admin to see.
+    #[serde(default = "sms_max_attempts")]
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsGateway {
+    /// Writes each message to the log instead of sending it.
+    #[default]
+    Journal,
+    /// POSTs `{phone, text, reference, id}` as JSON to `url`; any 2xx is success.
+    Http,
+}
+
+fn sms_timeout_seconds() -> u32 {
+    10
+}
+fn sms_retry_max_seconds() -> u32 {
+    600
+}
+fn sms_max_attempts() -> u32 {
+    10
+}
+
+impl Default for SmsSection {
+    fn default() -> Self {
+        SmsSection {
+            gateway: SmsGateway::Journal,
+            url: None,
+            ca_file: None,
+            timeout_seconds: sms_timeout_seconds(),
+            retry_max_seconds: sms_retry_max_seconds(),
+            max_attempts: sms_max_attempts(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -395,6 +453,7 @@ impl SiteConfig {
             }
         }
         self.validate_replication(&err)?;
+        self.validate_sms(&err)?;
         if !(1..=168).contains(&self.backup.interval_hours) {
             return Err(err(
                 "backup.interval_hours",
@@ -487,6 +546,59 @@ impl SiteConfig {
         Ok(())
     }
 
+    fn validate_sms(&self, err: &dyn Fn(&str, String) -> ConfigError) -> Result<(), ConfigError> {
+        let sms = &self.sms;
+        match (sms.gateway, &sms.url) {
+            (SmsGateway::Http, None) => {
+                return Err(err(
+                    "sms.url",
+                    "gateway = \"http\" 时必须写短信网关地址".into(),
+                ))
+            }
+            (SmsGateway::Journal, Some(_)) => {
+                return Err(err(
+                    "sms.url",
+                    "gateway = \"journal\" 只记录日志、不发送，不应设置 url".into(),
+                ))
+            }
+            (SmsGateway::Http, Some(url)) => {
+                let rest = url
+                    .strip_prefix("http://")
+                    .or_else(|| url.strip_prefix("https://"));
+                let host_ok = rest.is_some_and(|r| {
+                    let host = r.split('/').next().unwrap_or("");
+                    !host.is_empty() && !host.contains(char::is_whitespace)
+                });
+                if !host_ok {
+                    return Err(err(
+                        "sms.url",
+                        format!("{url:?} 不是 http:// 或 https:// 开头的地址"),
+                    ));
+                }
+                if url.starts_with("http://") && sms.ca_file.is_some() {
+                    return Err(err("sms.ca_file", "只有 https 网关才需要 ca_file".into()));
+                }
+            }
+            (SmsGateway::Journal, None) => {}
+        }
+        if sms.ca_file.as_ref().is_some_and(|p| !p.is_absolute()) {
+            return Err(err("sms.ca_file", "须是绝对路径".into()));
+        }
+        if !(1..=120).contains(&sms.timeout_seconds) {
+            return Err(err("sms.timeout_seconds", "须在 1 到 120 秒之间".into()));
+        }
+        if !(1..=86_400).contains(&sms.retry_max_seconds) {
+            return Err(err(
+                "sms.retry_max_seconds",
+                "须在 1 到 86400 秒之间".into(),
+            ));
+        }
+        if !(1..=1000).contains(&sms.max_attempts) {
+            return Err(err("sms.max_attempts", "须在 1 到 1000 次之间".into()));
+        }
+        Ok(())
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.storage.data_dir.join("govbox.db")
     }
@@ -570,6 +682,14 @@ fn fix_for(key: &str, message: &str) -> String {
         | "backup.keep_daily"
         | "backup.keep_weekly"
         | "backup.keep_monthly" => "写非负整数，例如 keep_daily = 7",
+        "sms.gateway" => "取 \"journal\"（只记日志，默认）或 \"http\"",
+        "sms.url" => {
+            "gateway = \"http\" 时写网关地址，例如 \"http://10.20.0.9:8088/sms\"；journal 时不写"
+        }
+        "sms.ca_file" => "https 网关时写其 CA 证书 (PEM) 的绝对路径",
+        "sms.timeout_seconds" => "写 1 到 120 之间的秒数，默认 10",
+        "sms.retry_max_seconds" => "写 1 到 86400 之间的秒数，默认 600",
+        "sms.max_attempts" => "写 1 到 1000 之间的次数，默认 10",
         "site" | "listen" | "storage" => "补上这一节，示例见 provisioning/examples/",
         _ => "对照 provisioning/examples/ 中的示例修改",
     };

@@ -302,3 +302,121 @@ async fn the_portal_home_page_renders_in_a_real_browser() {
     b.screenshot("portal-home").await;
     b.quit().await;
 }
+
+#[tokio::test]
+async fn an_admin_maintains_the_holiday_calendar_and_tests_sms_in_a_real_browser() {
+    let demo = Demo::start();
+    let b = Driver::start().await;
+    b.go(&format!("{}/login", demo.office)).await;
+    b.type_into("input[name=username]", "admin").await;
+    b.type_into("input[name=password]", ADMIN_PW).await;
+    b.click("button[type=submit]").await;
+    b.wait_title("工作台 - 示例县").await;
+
+    b.click("nav a[href='/calendar']").await;
+    b.wait_title("节假日维护 - 示例县").await;
+    b.go(&format!("{}/calendar?year=2026", demo.office)).await;
+    let rows = b
+        .eval("return document.querySelectorAll('#special-days tbody tr').length")
+        .await;
+    assert_eq!(
+        rows, 25,
+        "the shipped 2026 notice: 19 weekdays off, 6 weekends worked"
+    );
+
+    // The date picker's typing is locale-dependent; set its value as the picker would.
+    b.eval("document.querySelector('input[name=date]').value = '2026-03-02'")
+        .await;
+    b.type_into("input[name=name]", "本县调整").await;
+    b.click("form[action='/calendar/days'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.wait_text(".notice").await,
+        "已添加 2026-03-02（本县调整）"
+    );
+    let row = b
+        .eval("return [...document.querySelectorAll('#special-days tbody tr')].map(r => r.innerText).find(t => t.startsWith('2026-03-02'))")
+        .await;
+    assert!(
+        row.as_str().unwrap().contains("星期一") && row.as_str().unwrap().contains("放假"),
+        "{row}"
+    );
+    b.screenshot("calendar-2026").await;
+
+    // A holiday on a Saturday is refused, naming the date.
+    b.eval("document.querySelector('input[name=date]').value = '2026-03-07'")
+        .await;
+    b.type_into("input[name=name]", "周末").await;
+    b.click("form[action='/calendar/days'] button[type=submit]")
+        .await;
+    let err = b.wait_text(".error").await;
+    assert!(err.contains("2026-03-07 是星期六"), "{err}");
+
+    b.go(&format!("{}/calendar?year=2026", demo.office)).await;
+    b.click("form[action='/calendar/days/2026-03-02/remove'] button")
+        .await;
+    let notice = b.wait_text(".notice").await;
+    assert!(notice.starts_with("已删除 2026-03-02"), "{notice}");
+
+    // Import a notice file chosen in the file picker.
+    let file = demo.dir.join("2027.json");
+    std::fs::write(
+        &file,
+        r#"{"year": 2027, "source": "国务院办公厅关于2027年部分节假日安排的通知", "version": "v1",
+            "effective": "2026-11-10", "days": [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"}]}"#,
+    )
+    .unwrap();
+    b.type_into("#notice-file", file.to_str().unwrap()).await;
+    for _ in 0..50 {
+        let v = b
+            .eval("return document.querySelector('textarea[name=text]').value")
+            .await;
+        if v.as_str().is_some_and(|t| t.contains("2027")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.click("form[action='/calendar/import'] button[type=submit]")
+        .await;
+    // The page before the import showed a notice too: wait for the new one.
+    let mut notice = String::new();
+    for _ in 0..50 {
+        notice = b.wait_text(".notice").await;
+        if notice.starts_with("已导入") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(notice.starts_with("已导入 2027 年放假通知"), "{notice}");
+    let version = b
+        .eval("return document.querySelector('#versions tbody tr td').innerText")
+        .await;
+    assert_eq!(version, "v1");
+
+    // Readable on a phone without sideways scrolling.
+    b.resize(375, 740).await;
+    let overflow = b
+        .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        .await;
+    assert_eq!(overflow, 0);
+    b.resize(1280, 900).await;
+
+    b.click("nav a[href='/sms']").await;
+    b.wait_title("短信发送记录 - 示例县").await;
+    b.type_into("input[name=phone]", "13800138000").await;
+    b.click("form[action='/sms/test'] button[type=submit]")
+        .await;
+    let notice = b.wait_text(".notice").await;
+    assert!(notice.starts_with("测试短信已排队"), "{notice}");
+    let mut status = String::new();
+    for _ in 0..50 {
+        b.go(&format!("{}/sms", demo.office)).await;
+        status = b.wait_text("#outbox tbody tr td:nth-child(5)").await;
+        if status == "已发送" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, "已发送", "the journal gateway delivers to the log");
+    b.quit().await;
+}

@@ -59,6 +59,8 @@ impl ApiDoc {
     pub fn openapi_doc() -> utoipa::openapi::OpenApi {
         let mut doc = <ApiDoc as OpenApi>::openapi();
         doc.merge(crate::replication::api::ReplicaApi::openapi());
+        doc.merge(crate::approval::calendar::web::CalendarApi::openapi());
+        doc.merge(crate::approval::notify::web::SmsApi::openapi());
         doc
     }
 }
@@ -81,6 +83,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/audit", get(list_audit)),
     ];
     r.extend(crate::replication::api::routes());
+    r.extend(crate::approval::calendar::web::routes());
+    r.extend(crate::approval::notify::web::routes());
     r
 }
 

@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::{ApiError, ErrorBody, PageError, WebError};
-pub use guard::Authed;
+pub use guard::{Audited, Authed, Client};
 pub use metrics::Metrics;
 pub use templates::render;
 
@@ -83,7 +83,9 @@ pub fn office_router(st: AppState) -> Router {
         .route("/users", get(pages::users).post(pages::add_user))
         .route("/users/{username}/disable", post(pages::disable_user))
         .route("/users/{username}/reset", post(pages::reset_password))
-        .route("/metrics", get(metrics_text));
+        .route("/metrics", get(metrics_text))
+        .merge(crate::approval::calendar::web::pages())
+        .merge(crate::approval::notify::web::pages());
     for (path, handlers) in api::routes() {
         r = r.route(path, handlers);
     }
@@ -232,8 +234,17 @@ async fn metrics_text(State(st): State<AppState>) -> Result<Response, ApiError> 
             log::error!("replication status for /metrics: {e}");
             String::new()
         });
+    let sms = st
+        .store
+        .read(crate::approval::notify::metrics)
+        .await
+        .unwrap_or_else(|e| {
+            log::error!("sms outbox for /metrics: {e}");
+            String::new()
+        });
     let mut body = st.metrics.render(&gauges);
     body.push_str(&replication);
+    body.push_str(&sms);
     Ok((
         StatusCode::OK,
         [(

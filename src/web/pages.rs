@@ -17,7 +17,7 @@ use crate::auth::{self, audit, NewUser, Role, RoleGrant, Session};
 
 impl AppState {
     /// Values every office page's layout needs.
-    fn layout(&self, title: &str, session: Option<&Session>) -> Value {
+    pub(crate) fn layout(&self, title: &str, session: Option<&Session>) -> Value {
         let user = session.map(|s| &s.user);
         context! {
             title,

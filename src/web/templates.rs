@@ -18,6 +18,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("users.html", include_str!("templates/users.html")),
     ("error.html", include_str!("templates/error.html")),
     (
+        "calendar.html",
+        include_str!("../approval/calendar/calendar.html"),
+    ),
+    ("sms.html", include_str!("../approval/notify/sms.html")),
+    (
         "portal_home.html",
         include_str!("templates/portal_home.html"),
     ),
