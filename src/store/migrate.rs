@@ -9,6 +9,7 @@ use super::StoreError;
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("migrations/0001_foundation.sql")),
     (2, include_str!("migrations/0002_replication.sql")),
+    (3, include_str!("migrations/0003_office.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -57,13 +57,15 @@ pub struct ApiDoc;
 impl ApiDoc {
     /// The document as served at `/api/openapi.json`.
     pub fn openapi_doc() -> utoipa::openapi::OpenApi {
-        <ApiDoc as OpenApi>::openapi()
+        let mut doc = <ApiDoc as OpenApi>::openapi();
+        doc.merge(crate::office::api::OfficeApi::openapi_doc());
+        doc
     }
 }
 
 /// The office listener's JSON routes: (path, handlers). The only place they are registered.
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    vec![
+    let mut r = vec![
         ("/healthz", get(healthz)),
         ("/api/openapi.json", get(openapi_json)),
         ("/api/login", post(login)),
@@ -77,7 +79,9 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(list_departments).post(create_department),
         ),
         ("/api/audit", get(list_audit)),
-    ]
+    ];
+    r.extend(crate::office::api::routes());
+    r
 }
 
 /// `Json` whose rejections are answered as [`ErrorBody`] like every other API error.
@@ -355,7 +359,7 @@ mod tests {
 
     #[test]
     fn every_route_is_in_the_openapi_document() {
-        let doc = ApiDoc::openapi();
+        let doc = ApiDoc::openapi_doc();
         let json = serde_json::to_value(&doc).unwrap();
         assert!(json["openapi"].as_str().unwrap().starts_with("3.1"));
         for (path, _) in routes() {

@@ -4,7 +4,7 @@
 mod accounts;
 pub mod api;
 mod error;
-mod guard;
+pub mod guard;
 mod metrics;
 mod pages;
 mod templates;
@@ -22,7 +22,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
-pub use error::{ApiError, PageError, WebError};
+pub use error::{ApiError, ErrorBody, PageError, WebError};
 pub use metrics::Metrics;
 pub use templates::render;
 
@@ -87,6 +87,7 @@ pub fn office_router(st: AppState) -> Router {
         r = r.route(path, handlers);
     }
     let r = r
+        .merge(crate::office::pages::pages())
         .fallback(not_found)
         .layer(from_fn_with_state(st.clone(), guard::office))
         .merge(static_routes());

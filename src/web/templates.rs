@@ -18,6 +18,42 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("users.html", include_str!("templates/users.html")),
     ("error.html", include_str!("templates/error.html")),
     (
+        "office_documents.html",
+        include_str!("../office/templates/documents.html"),
+    ),
+    (
+        "office_document.html",
+        include_str!("../office/templates/document.html"),
+    ),
+    (
+        "office_archive.html",
+        include_str!("../office/templates/archive.html"),
+    ),
+    (
+        "office_mail.html",
+        include_str!("../office/templates/mail.html"),
+    ),
+    (
+        "office_meetings.html",
+        include_str!("../office/templates/meetings.html"),
+    ),
+    (
+        "office_notices.html",
+        include_str!("../office/templates/notices.html"),
+    ),
+    (
+        "office_contacts.html",
+        include_str!("../office/templates/contacts.html"),
+    ),
+    (
+        "office_duty.html",
+        include_str!("../office/templates/duty.html"),
+    ),
+    (
+        "office_tasks.html",
+        include_str!("../office/templates/tasks.html"),
+    ),
+    (
         "portal_home.html",
         include_str!("templates/portal_home.html"),
     ),
