@@ -2,7 +2,7 @@
 //! function in a write transaction together with its audit row, answer.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
@@ -116,6 +116,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/office/tasks/{id}/progress", post(report_task)),
     ]
 }
+
+/// `Path` whose rejections are answered as [`ErrorBody`] like every other API error.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
 
 /// Runs `f` in one write transaction with the audit row of the action; the answer is marked
 /// audited so the guard does not add a generic row.
@@ -368,7 +373,7 @@ async fn get_document(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<documents::Document>, ApiError> {
     Ok(Json(open_document(&st, &who, client, id).await?))
 }
@@ -425,7 +430,7 @@ async fn sign_document(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<SignRequest>,
 ) -> Result<Response, ApiError> {
     write_json(
@@ -445,7 +450,7 @@ async fn comment_document(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<TextRequest>,
 ) -> Result<Response, ApiError> {
     write_json(
@@ -466,7 +471,7 @@ async fn urge_document(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<TextRequest>,
 ) -> Result<Response, ApiError> {
     write_json(
@@ -486,7 +491,7 @@ async fn attach_document(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<AttachRequest>,
 ) -> Result<Response, ApiError> {
     write_json(
@@ -507,7 +512,7 @@ async fn archive_document(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<ArchiveRequest>,
 ) -> Result<Response, ApiError> {
     write_json(
@@ -569,7 +574,7 @@ async fn blob_bytes(st: &AppState, hash: String) -> Result<Vec<u8>, ApiError> {
 async fn document_attachment(
     State(st): State<AppState>,
     who: Authed,
-    Path((id, hash)): Path<(i64, String)>,
+    ApiPath((id, hash)): ApiPath<(i64, String)>,
 ) -> Result<Response, ApiError> {
     let h = hash.clone();
     let Json(name) = read(&st, &who, move |c, u| {
@@ -673,7 +678,7 @@ async fn get_mail(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<mail::Mail>, ApiError> {
     Ok(Json(
         write_if(
@@ -700,7 +705,7 @@ async fn move_mail(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<MoveRequest>,
 ) -> Result<Response, ApiError> {
     write_json(
@@ -723,7 +728,7 @@ async fn move_mail(
 async fn mail_attachment(
     State(st): State<AppState>,
     who: Authed,
-    Path((id, hash)): Path<(i64, String)>,
+    ApiPath((id, hash)): ApiPath<(i64, String)>,
 ) -> Result<Response, ApiError> {
     let h = hash.clone();
     let Json(name) = read(&st, &who, move |c, u| {
@@ -864,7 +869,7 @@ async fn meeting_minutes(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<AttachRequest>,
 ) -> Result<Response, ApiError> {
     write_json(
@@ -953,7 +958,7 @@ async fn get_notice(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<notices::Notice>, ApiError> {
     Ok(Json(
         write_if(
@@ -1096,7 +1101,7 @@ async fn report_task(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<ProgressRequest>,
 ) -> Result<Response, ApiError> {
     write_json(

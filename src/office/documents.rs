@@ -349,36 +349,31 @@ pub fn urge(
     })
 }
 
-/// Records that `user` opened the document (first time only). An archived document is left
-/// exactly as it was archived, so opening it records nothing.
-/// Returns whether this was the first time.
+/// Records that `user` opened the document and returns true the first time. An archived
+/// document is left exactly as it was archived, so opening it records nothing.
 pub fn mark_read(tx: &mut WriteTx, doc_id: i64, user: &User) -> Result<bool, OfficeError> {
-    let status: Option<String> = tx
-        .conn()
-        .query_row(
-            "SELECT status FROM documents WHERE id = ?1",
-            [doc_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if status.as_deref() != Some("circulating") && status.as_deref() != Some("done") {
+    let first: bool = tx.conn().query_row(
+        "SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1 AND status <> 'archived')
+            AND NOT EXISTS (SELECT 1 FROM doc_reads WHERE doc_id = ?1 AND user_id = ?2)",
+        params![doc_id, user.id],
+        |r| r.get(0),
+    )?;
+    if !first {
         return Ok(false);
     }
     let now = tx.now().to_string();
-    let n = tx.exec(
-        "INSERT INTO doc_reads(doc_id, user_id, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    tx.exec(
+        "INSERT INTO doc_reads(doc_id, user_id, at) VALUES (?1, ?2, ?3)",
         params![doc_id, user.id, now],
     )?;
-    if n > 0 {
-        super::change(
-            tx,
-            "doc_read",
-            format!("{doc_id}/{}", user.id),
-            Op::Insert,
-            &serde_json::json!({"at": now}),
-        )?;
-    }
-    Ok(n > 0)
+    super::change(
+        tx,
+        "doc_read",
+        format!("{doc_id}/{}", user.id),
+        Op::Insert,
+        &serde_json::json!({"at": now}),
+    )?;
+    Ok(true)
 }
 
 /// Who may see a document: its author, anyone on its route, admins and leaders; once archived,

@@ -409,12 +409,17 @@ pub fn get(conn: &Connection, user_id: i64, box_id: i64) -> Result<Mail, OfficeE
 /// Opens a mail, marking it read the first time (the flag says whether this was it).
 pub fn open(tx: &mut WriteTx, user_id: i64, box_id: i64) -> Result<(Mail, bool), OfficeError> {
     let m = get(tx.conn(), user_id, box_id)?;
-    let now = tx.now().to_string();
-    let n = tx.exec(
-        "UPDATE mail_box SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL",
-        params![box_id, now],
+    let unread: bool = tx.conn().query_row(
+        "SELECT read_at IS NULL FROM mail_box WHERE id = ?1",
+        [box_id],
+        |r| r.get(0),
     )?;
-    if n > 0 {
+    if unread {
+        let now = tx.now().to_string();
+        tx.exec(
+            "UPDATE mail_box SET read_at = ?2 WHERE id = ?1",
+            params![box_id, now],
+        )?;
         super::change(
             tx,
             "mail_box",
@@ -423,7 +428,7 @@ pub fn open(tx: &mut WriteTx, user_id: i64, box_id: i64) -> Result<(Mail, bool),
             &serde_json::json!({"read_at": now}),
         )?;
     }
-    Ok((m, n > 0))
+    Ok((m, unread))
 }
 
 /// Moves a mail to the trash, back out of it, or deletes it from the trash for good.

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod archive;
 pub mod contacts;
+pub mod demo;
 pub mod documents;
 pub mod duty;
 pub mod error;

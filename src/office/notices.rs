@@ -128,19 +128,23 @@ pub fn list(
 
 /// Opens a notice and records the read receipt the first time (the flag says whether this was it).
 pub fn read(tx: &mut WriteTx, user: &User, id: i64) -> Result<(Notice, bool), OfficeError> {
-    get(tx.conn(), user.id, id)?;
-    let now = tx.now().to_string();
-    let n = tx.exec("INSERT INTO notice_reads(notice_id, user_id, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![id, user.id, now])?;
-    if n > 0 {
-        super::change(
-            tx,
-            "notice_read",
-            format!("{id}/{}", user.id),
-            Op::Insert,
-            &serde_json::json!({"at": now}),
-        )?;
+    let before = get(tx.conn(), user.id, id)?;
+    if before.read {
+        return Ok((before, false));
     }
-    Ok((get(tx.conn(), user.id, id)?, n > 0))
+    let now = tx.now().to_string();
+    tx.exec(
+        "INSERT INTO notice_reads(notice_id, user_id, at) VALUES (?1, ?2, ?3)",
+        params![id, user.id, now],
+    )?;
+    super::change(
+        tx,
+        "notice_read",
+        format!("{id}/{}", user.id),
+        Op::Insert,
+        &serde_json::json!({"at": now}),
+    )?;
+    Ok((get(tx.conn(), user.id, id)?, true))
 }
 
 /// Who has read a notice, with when (the receipt list).

@@ -1,7 +1,7 @@
 //! The office part's pages under `/office/`: server-rendered, forms posting back with the
 //! `_csrf` field, each successful post redirecting to the page that shows its result.
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -40,6 +40,16 @@ pub fn pages() -> Router<AppState> {
         .route("/office/tasks", get(tasks_page).post(create_task))
         .route("/office/tasks/{id}/progress", post(report_task))
 }
+
+/// `Path` whose rejections are answered with the error page.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(PageError))]
+struct PagePath<T>(T);
+
+/// `Form` whose rejections (a missing or malformed field) are answered with the error page.
+#[derive(FromRequest)]
+#[from_request(via(axum::extract::Form), rejection(PageError))]
+struct PageForm<T>(T);
 
 /// Runs a form's write with its audit row and redirects to where its result shows.
 async fn form_write<T, F>(
@@ -148,7 +158,7 @@ async fn create_document(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Form(f): Form<DocForm>,
+    PageForm(f): PageForm<DocForm>,
 ) -> Result<Response, PageError> {
     let new = documents::NewDocument {
         direction: f.direction,
@@ -188,7 +198,7 @@ async fn document_page(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Result<Html<String>, PageError> {
     let d = open_document(&st, &who, client, id).await?;
     let me = who.0.user.username.clone();
@@ -261,8 +271,8 @@ async fn document_action(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path((id, action)): Path<(i64, String)>,
-    Form(f): Form<ActionForm>,
+    PagePath((id, action)): PagePath<(i64, String)>,
+    PageForm(f): PageForm<ActionForm>,
 ) -> Result<Response, PageError> {
     let object = format!("document:{id}");
     let back = move |_: &()| format!("/office/documents/{id}");
@@ -402,7 +412,7 @@ async fn mail_view(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Result<Html<String>, PageError> {
     let m = write_if(
         &st,
@@ -445,7 +455,7 @@ async fn compose_mail(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Form(f): Form<MailForm>,
+    PageForm(f): PageForm<MailForm>,
 ) -> Result<Response, PageError> {
     let send = match f.action.as_str() {
         "send" => true,
@@ -493,8 +503,8 @@ async fn move_mail(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
-    Form(f): Form<MoveForm>,
+    PagePath(id): PagePath<i64>,
+    PageForm(f): PageForm<MoveForm>,
 ) -> Result<Response, PageError> {
     form_write(
         &st,
@@ -544,7 +554,7 @@ async fn book_meeting(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Form(f): Form<MeetingForm>,
+    PageForm(f): PageForm<MeetingForm>,
 ) -> Result<Response, PageError> {
     let m = meetings::NewMeeting {
         room_id: f.room_id,
@@ -577,7 +587,7 @@ async fn add_room(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Form(f): Form<RoomForm>,
+    PageForm(f): PageForm<RoomForm>,
 ) -> Result<Response, PageError> {
     super::require_manager(&who.0.user)?;
     form_write(
@@ -614,7 +624,7 @@ async fn notice_page(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Result<Html<String>, PageError> {
     let n = write_if(
         &st,
@@ -651,7 +661,7 @@ async fn publish_notice(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Form(f): Form<NoticeForm>,
+    PageForm(f): PageForm<NoticeForm>,
 ) -> Result<Response, PageError> {
     form_write(
         &st,
@@ -674,7 +684,7 @@ async fn add_category(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Form(f): Form<NameForm>,
+    PageForm(f): PageForm<NameForm>,
 ) -> Result<Response, PageError> {
     form_write(
         &st,
@@ -721,7 +731,7 @@ async fn add_contact(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Form(f): Form<contacts::NewContact>,
+    PageForm(f): PageForm<contacts::NewContact>,
 ) -> Result<Response, PageError> {
     form_write(
         &st,
@@ -756,7 +766,7 @@ async fn assign_duty(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Form(f): Form<duty::NewDuty>,
+    PageForm(f): PageForm<duty::NewDuty>,
 ) -> Result<Response, PageError> {
     form_write(
         &st,
@@ -789,7 +799,7 @@ async fn create_task(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Form(f): Form<tasks::NewTask>,
+    PageForm(f): PageForm<tasks::NewTask>,
 ) -> Result<Response, PageError> {
     form_write(
         &st,
@@ -813,8 +823,8 @@ async fn report_task(
     State(st): State<AppState>,
     who: Authed,
     client: Client,
-    Path(id): Path<i64>,
-    Form(f): Form<ProgressForm>,
+    PagePath(id): PagePath<i64>,
+    PageForm(f): PageForm<ProgressForm>,
 ) -> Result<Response, PageError> {
     form_write(
         &st,

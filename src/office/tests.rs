@@ -160,6 +160,16 @@ fn all_must_sign_waits_for_everyone_and_any_one_signs_does_not() {
     let doc = s.read_blocking(move |c| documents::get(c, d.id)).unwrap();
     assert_eq!(doc.status, "done");
     assert!(doc.steps.iter().all(|s| s.done_at.is_some()));
+    for first in [true, false] {
+        let w = u[1].clone();
+        assert_eq!(
+            s.write_blocking(move |tx| documents::mark_read(tx, d.id, &w))
+                .unwrap(),
+            first
+        );
+    }
+    let doc = s.read_blocking(move |c| documents::get(c, d.id)).unwrap();
+    assert_eq!(doc.readers.len(), 1);
 }
 
 #[test]
