@@ -358,7 +358,7 @@ async fn archive_page(
         &st,
         &who,
         "office_archive.html",
-        "归档检索",
+        "档案检索",
         context! { q => query, hits => Value::from_serialize(&hits), searched => !query.trim().is_empty() },
     )
 }
