@@ -644,3 +644,378 @@ async fn the_workbench_gathers_what_waits_for_each_user() {
     let r = handler.get("/office/documents?filter=everything").await;
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn the_smaller_parts_refuse_bad_input_and_enforce_their_order() {
+    let demo = Demo::start();
+    let leader = staff(&demo, "leader").await;
+    let handler = staff(&demo, "handler").await;
+    let admin = admin(&demo).await;
+    let expect = |r: reqwest::Response, code: &'static str, what: &'static str| async move {
+        assert_eq!(error_code(r).await, code, "{what}");
+    };
+
+    // Groups and document types.
+    expect(
+        leader
+            .post("/api/office/groups", json!({"name": "空组", "members": []}))
+            .await,
+        "invalid_input",
+        "empty group",
+    )
+    .await;
+    expect(
+        leader
+            .post(
+                "/api/office/groups",
+                json!({"name": "组", "members": ["nobody"]}),
+            )
+            .await,
+        "invalid_input",
+        "unknown member",
+    )
+    .await;
+    expect(
+        handler
+            .post(
+                "/api/office/groups",
+                json!({"name": "组", "members": ["handler"]}),
+            )
+            .await,
+        "forbidden",
+        "not a manager",
+    )
+    .await;
+    expect(
+        leader
+            .post(
+                "/api/office/doc-types",
+                json!({"code": "x", "name": "x", "prefix": "x", "steps": []}),
+            )
+            .await,
+        "forbidden",
+        "admins only",
+    )
+    .await;
+    expect(admin.post("/api/office/doc-types", json!({"code": "x", "name": "x", "prefix": "示政发", "steps": [{"kind": "办结", "user": "clerk"}]})).await, "conflict", "prefix taken").await;
+    expect(admin.post("/api/office/doc-types", json!({"code": "x y", "name": "x", "prefix": "新", "steps": [{"kind": "办结", "user": "clerk"}]})).await, "invalid_input", "code").await;
+
+    // Uploads.
+    let raw = |name: &str, body: Vec<u8>| {
+        handler
+            .http
+            .post(format!("{}/api/office/uploads", demo.office))
+            .query(&[("name", name)])
+            .header("x-csrf-token", handler.csrf.clone().unwrap())
+            .body(body)
+            .send()
+    };
+    expect(
+        raw("a.txt", Vec::new()).await.unwrap(),
+        "invalid_input",
+        "empty upload",
+    )
+    .await;
+    expect(
+        raw("../../etc/passwd", b"x".to_vec()).await.unwrap(),
+        "invalid_input",
+        "path in name",
+    )
+    .await;
+    let r = raw("big.bin", vec![0u8; (20 << 20) + 1]).await.unwrap();
+    assert_eq!(r.status(), 413, "over 20 MiB");
+
+    // Notices.
+    let cat = ok(leader
+        .post("/api/office/notice-categories", json!({"name": "紧急通知"}))
+        .await)
+    .await;
+    expect(
+        leader
+            .post("/api/office/notice-categories", json!({"name": "紧急通知"}))
+            .await,
+        "conflict",
+        "duplicate category",
+    )
+    .await;
+    expect(
+        handler
+            .post("/api/office/notice-categories", json!({"name": "我的"}))
+            .await,
+        "forbidden",
+        "category by staff",
+    )
+    .await;
+    expect(
+        handler
+            .post(
+                "/api/office/notices",
+                json!({"category_id": cat["id"], "title": "x", "body": "x"}),
+            )
+            .await,
+        "forbidden",
+        "notice by staff",
+    )
+    .await;
+    expect(
+        leader
+            .post(
+                "/api/office/notices",
+                json!({"category_id": 9999, "title": "x", "body": "x"}),
+            )
+            .await,
+        "invalid_input",
+        "unknown category",
+    )
+    .await;
+    expect(
+        leader
+            .post(
+                "/api/office/notices",
+                json!({"category_id": cat["id"], "title": "", "body": "x"}),
+            )
+            .await,
+        "invalid_input",
+        "empty title",
+    )
+    .await;
+    let n = ok(leader
+        .post(
+            "/api/office/notices",
+            json!({"category_id": cat["id"], "title": "<b>停电</b>通知", "body": "今晚停电"}),
+        )
+        .await)
+    .await;
+    let page = handler
+        .get(&format!("/office/notices/{}", n["id"]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("&lt;b&gt;停电"), "shown as text");
+    assert!(
+        page.contains("阅读回执（1 人）"),
+        "the receipt is recorded and shown"
+    );
+
+    // Contacts.
+    expect(
+        leader
+            .post(
+                "/api/office/contacts",
+                json!({"department": "县政府办公室", "name": "张三", "office_phone": "call me"}),
+            )
+            .await,
+        "invalid_input",
+        "phone",
+    )
+    .await;
+    expect(
+        leader
+            .post(
+                "/api/office/contacts",
+                json!({"department": "不存在的局", "name": "张三", "mobile": "13800000000"}),
+            )
+            .await,
+        "invalid_input",
+        "department",
+    )
+    .await;
+    expect(
+        leader
+            .post(
+                "/api/office/contacts",
+                json!({"department": "县政府办公室", "name": "张三"}),
+            )
+            .await,
+        "invalid_input",
+        "no phone",
+    )
+    .await;
+    ok(leader.post("/api/office/contacts", json!({"department": "县自然资源局", "name": "郑测绘", "title": "科员", "mobile": "138 0000 0001"})).await).await;
+    let found = ok(handler
+        .get("/api/office/contacts?q=%E8%87%AA%E7%84%B6%E8%B5%84%E6%BA%90")
+        .await)
+    .await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "found by unit: {found}");
+
+    // Duty roster.
+    expect(
+        leader
+            .post(
+                "/api/office/duty",
+                json!({"day": "2026-02-30", "shift": "白班", "username": "handler", "phone": "1"}),
+            )
+            .await,
+        "invalid_input",
+        "date",
+    )
+    .await;
+    expect(
+        leader
+            .post(
+                "/api/office/duty",
+                json!({"day": "2030-01-02", "shift": "午班", "username": "handler", "phone": "1"}),
+            )
+            .await,
+        "invalid_input",
+        "shift",
+    )
+    .await;
+    ok(leader
+        .post(
+            "/api/office/duty",
+            json!({"day": "2030-01-02", "shift": "白班", "username": "handler", "phone": "1"}),
+        )
+        .await)
+    .await;
+    expect(
+        leader
+            .post(
+                "/api/office/duty",
+                json!({"day": "2030-01-02", "shift": "白班", "username": "handler", "phone": "1"}),
+            )
+            .await,
+        "conflict",
+        "twice",
+    )
+    .await;
+    let roster = ok(handler
+        .get("/api/office/duty?from=2030-01-01&to=2030-01-03")
+        .await)
+    .await;
+    assert_eq!(roster.as_array().unwrap().len(), 1);
+    expect(
+        handler.get("/api/office/duty?from=yesterday").await,
+        "invalid_input",
+        "from",
+    )
+    .await;
+
+    // Tasks.
+    expect(
+        handler
+            .post(
+                "/api/office/tasks",
+                json!({"title": "x", "assignee": "handler", "due_on": "2030-01-01"}),
+            )
+            .await,
+        "forbidden",
+        "task by staff",
+    )
+    .await;
+    expect(
+        leader
+            .post(
+                "/api/office/tasks",
+                json!({"title": "x", "assignee": "handler", "due_on": "2001-01-01"}),
+            )
+            .await,
+        "invalid_input",
+        "past due",
+    )
+    .await;
+    expect(
+        leader
+            .post(
+                "/api/office/tasks",
+                json!({"title": "x", "assignee": "ghost", "due_on": "2030-01-01"}),
+            )
+            .await,
+        "invalid_input",
+        "assignee",
+    )
+    .await;
+    let t = ok(leader
+        .post(
+            "/api/office/tasks",
+            json!({"title": "核查台账", "assignee": "handler", "due_on": "2030-01-01"}),
+        )
+        .await)
+    .await;
+    let path = format!("/api/office/tasks/{}/progress", t["id"]);
+    expect(
+        leader
+            .post(&path, json!({"percent": 50, "note": "x"}))
+            .await,
+        "forbidden",
+        "not the assignee",
+    )
+    .await;
+    expect(
+        handler
+            .post(&path, json!({"percent": 150, "note": "x"}))
+            .await,
+        "invalid_input",
+        "percent",
+    )
+    .await;
+    expect(
+        handler
+            .post(&path, json!({"percent": 50, "note": ""}))
+            .await,
+        "invalid_input",
+        "note",
+    )
+    .await;
+    ok(handler
+        .post(&path, json!({"percent": 100, "note": "已核查"}))
+        .await)
+    .await;
+    expect(
+        handler
+            .post(&path, json!({"percent": 100, "note": "again"}))
+            .await,
+        "out_of_order",
+        "after done",
+    )
+    .await;
+
+    // Meeting minutes: the organiser attaches an upload; others may not.
+    let room = ok(leader
+        .post(
+            "/api/office/rooms",
+            json!({"name": "纪要室", "capacity": 5}),
+        )
+        .await)
+    .await;
+    let m = ok(leader.post("/api/office/meetings", json!({"room_id": room["id"], "title": "周例会", "starts": "2030-01-02 09:00", "ends": "2030-01-02 10:00"})).await).await;
+    let up = ok(leader
+        .http
+        .post(format!(
+            "{}/api/office/uploads?name=minutes.txt",
+            demo.office
+        ))
+        .header("x-csrf-token", leader.csrf.clone().unwrap())
+        .body("纪要")
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let path = format!("/api/office/meetings/{}/minutes", m["id"]);
+    expect(
+        handler.post(&path, json!({"upload_id": up["id"]})).await,
+        "forbidden",
+        "not the organiser",
+    )
+    .await;
+    let with = ok(leader.post(&path, json!({"upload_id": up["id"]})).await).await;
+    assert_eq!(with["minutes"]["name"], "minutes.txt");
+    expect(
+        leader.post(&path, json!({"upload_id": 987654})).await,
+        "invalid_input",
+        "someone else's or no upload",
+    )
+    .await;
+
+    // A page form with a missing field answers the error page, not a bare 422.
+    let r = leader
+        .http
+        .post(format!("{}/office/meetings", demo.office))
+        .form(&[("_csrf", leader.csrf.clone().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("表单内容有误"));
+}
