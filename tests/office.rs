@@ -579,6 +579,18 @@ async fn rooms_take_back_to_back_bookings_but_not_overlapping_ones() {
             == 3,
         "participants see it"
     );
+    let handler = staff(&demo, "handler").await;
+    let home = handler.get("/").await.text().await.unwrap();
+    assert!(
+        home.contains("会议通知：2031-03-02 08:00 碰头会"),
+        "invited: notified on the workbench"
+    );
+    assert_eq!(handler.get("/office/meetings").await.status(), 200);
+    let home = handler.get("/").await.text().await.unwrap();
+    assert!(
+        !home.contains("会议通知：2031"),
+        "seen: no longer a notification"
+    );
 }
 
 #[tokio::test]

@@ -280,3 +280,42 @@ pub fn room_schedule(conn: &Connection, from: &str) -> Result<Vec<Meeting>, Offi
         .collect::<Result<_, _>>()?;
     ids.into_iter().map(|id| get(conn, id)).collect()
 }
+
+/// Meetings the user was invited to (by someone else) and has not yet looked at: the in-app
+/// notification, shown on the 工作台 until they open the meetings page.
+pub fn unseen(conn: &Connection, user_id: i64, from: &str) -> Result<Vec<Meeting>, OfficeError> {
+    let ids: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT m.id FROM meetings m JOIN meeting_participants p ON p.meeting_id = m.id
+             WHERE p.user_id = ?1 AND p.seen_at IS NULL AND m.organizer_id <> ?1 AND m.ends_at > ?2
+             ORDER BY m.starts_at LIMIT 50",
+        )?
+        .query_map(params![user_id, from], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    ids.into_iter().map(|id| get(conn, id)).collect()
+}
+
+/// Marks every invitation of the user as seen; true when there was one.
+pub fn mark_seen(tx: &mut WriteTx, user_id: i64) -> Result<bool, OfficeError> {
+    let pending: i64 = tx.conn().query_row(
+        "SELECT count(*) FROM meeting_participants WHERE user_id = ?1 AND seen_at IS NULL",
+        [user_id],
+        |r| r.get(0),
+    )?;
+    if pending == 0 {
+        return Ok(false);
+    }
+    let now = tx.now().to_string();
+    tx.exec(
+        "UPDATE meeting_participants SET seen_at = ?2 WHERE user_id = ?1 AND seen_at IS NULL",
+        params![user_id, now],
+    )?;
+    super::change(
+        tx,
+        "meeting_seen",
+        user_id,
+        Op::Update,
+        &serde_json::json!({"seen_at": now}),
+    )?;
+    Ok(true)
+}

@@ -518,7 +518,20 @@ async fn move_mail(
     .await
 }
 
-async fn meetings_page(State(st): State<AppState>, who: Authed) -> Result<Html<String>, PageError> {
+async fn meetings_page(
+    State(st): State<AppState>,
+    who: Authed,
+    client: Client,
+) -> Result<Html<String>, PageError> {
+    write_if(
+        &st,
+        &who,
+        client,
+        "office.meeting.seen",
+        "meetings".into(),
+        |tx, u| Ok(((), meetings::mark_seen(tx, u.id)?)),
+    )
+    .await?;
     let now = crate::clock::now_utc();
     let (rooms, mine, all) = read(&st, &who, move |c, u| {
         Ok((

@@ -621,6 +621,44 @@ fn the_workbench_gathers_what_waits() {
         labels.iter().any(|l| l.contains("报送统计表")),
         "{labels:?}"
     );
+    let room = s
+        .write_blocking(|tx| meetings::add_room(tx, "会议室", "", 10))
+        .unwrap();
+    let boss = u[2].clone();
+    let m = meetings::NewMeeting {
+        room_id: room.id,
+        title: "征兵动员会".into(),
+        starts: "2031-01-06 09:00".into(),
+        ends: "2031-01-06 10:00".into(),
+        participants: vec!["u2".into()],
+    };
+    s.write_blocking(move |tx| meetings::book(tx, &boss, &m))
+        .unwrap();
+    let u2 = u[1].clone();
+    let labels = |who: User| -> Vec<String> {
+        s.read_blocking(move |c| workbench::items(c, &who))
+            .unwrap()
+            .into_iter()
+            .map(|i| i.label)
+            .collect()
+    };
+    assert!(
+        labels(u2.clone())
+            .iter()
+            .any(|l| l.contains("会议通知：2031-01-06 09:00 征兵动员会")),
+        "the invitation is the notification"
+    );
+    let id = u2.id;
+    assert!(s
+        .write_blocking(move |tx| meetings::mark_seen(tx, id))
+        .unwrap());
+    assert!(!s
+        .write_blocking(move |tx| meetings::mark_seen(tx, id))
+        .unwrap());
+    assert!(
+        !labels(u2).iter().any(|l| l.contains("会议通知")),
+        "seen: gone"
+    );
     let u1 = u[0].clone();
     assert!(
         s.read_blocking(move |c| workbench::items(c, &u1))

@@ -74,6 +74,20 @@ pub fn items(conn: &Connection, user: &User) -> Result<Vec<Item>, OfficeError> {
             alert: false,
         });
     }
+    let now = crate::clock::now_utc();
+    for m in meetings::unseen(conn, user.id, &now)? {
+        out.push(Item {
+            label: format!(
+                "会议通知：{} {}（{}，{} 召集）",
+                m.starts.get(..16).unwrap_or(&m.starts),
+                m.title,
+                m.room,
+                m.organizer
+            ),
+            href: "/office/meetings".into(),
+            alert: false,
+        });
+    }
     for t in tasks::list(conn, user)?
         .into_iter()
         .filter(|t| t.status == "open" && t.assignee == user.username)
