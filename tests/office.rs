@@ -1031,3 +1031,80 @@ async fn the_smaller_parts_refuse_bad_input_and_enforce_their_order() {
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("表单内容有误"));
 }
+
+#[tokio::test]
+async fn a_draft_saved_on_the_page_is_edited_and_sent_from_it() {
+    let demo = Demo::start();
+    let leader = staff(&demo, "leader").await;
+    let form = |fields: Vec<(&'static str, String)>| {
+        let mut all = vec![("_csrf", leader.csrf.clone().unwrap())];
+        all.extend(fields);
+        leader
+            .http
+            .post(format!("{}/office/mail", demo.office))
+            .form(&all)
+            .send()
+    };
+    let r = form(vec![
+        ("to_users", "handler, reviewer".into()),
+        ("subject", "草稿主题".into()),
+        ("body_html", "<p>初稿</p>".into()),
+        ("action", "draft".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let drafts = ok(leader.get("/api/office/mail?folder=drafts").await).await;
+    let id = drafts[0]["id"].as_i64().unwrap();
+    let page = leader
+        .get(&format!("/office/mail/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"edit-draft\"") && page.contains("value=\"handler, reviewer\""),
+        "the draft opens for editing"
+    );
+    let r = form(vec![
+        ("draft_id", id.to_string()),
+        ("to_users", "handler".into()),
+        ("subject", "定稿主题".into()),
+        ("body_html", "<p>定稿</p>".into()),
+        ("action", "send".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(ok(leader.get("/api/office/mail?folder=drafts").await)
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let handler = staff(&demo, "handler").await;
+    let inbox = ok(handler.get("/api/office/mail").await).await;
+    assert!(inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["subject"] == "定稿主题"));
+    let reviewer = staff(&demo, "reviewer").await;
+    let inbox = ok(reviewer.get("/api/office/mail").await).await;
+    assert!(
+        !inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["subject"] == "定稿主题"),
+        "removed from the recipients before sending"
+    );
+    let r = form(vec![
+        ("to_users", "handler".into()),
+        ("subject", "x".into()),
+        ("action", "shout".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("send 或 draft"));
+}

@@ -59,6 +59,10 @@ pub struct Mail {
     pub size: i64,
     pub sent_at: Option<String>,
     pub recipients: Vec<String>,
+    /// The recipients as given (usernames, group and department names), to edit a draft.
+    pub to_users: Vec<String>,
+    pub to_groups: Vec<String>,
+    pub to_departments: Vec<String>,
     pub attachments: Vec<super::documents::Attachment>,
 }
 
@@ -377,7 +381,8 @@ pub fn get(conn: &Connection, user_id: i64, box_id: i64) -> Result<Mail, OfficeE
             params![box_id, user_id],
             |r| {
                 Ok(Mail { id: r.get(0)?, message_id: r.get(1)?, folder: r.get(2)?, sender: r.get(3)?, sender_name: r.get(4)?,
-                    subject: r.get(5)?, body_html: r.get(6)?, size: r.get(7)?, sent_at: r.get(8)?, recipients: Vec::new(), attachments: Vec::new() })
+                    subject: r.get(5)?, body_html: r.get(6)?, size: r.get(7)?, sent_at: r.get(8)?, recipients: Vec::new(), to_users: Vec::new(), to_groups: Vec::new(),
+                    to_departments: Vec::new(), attachments: Vec::new() })
             },
         )
         .optional()?
@@ -391,6 +396,24 @@ pub fn get(conn: &Connection, user_id: i64, box_id: i64) -> Result<Mail, OfficeE
         )?
         .query_map([m.message_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
+    let named = |sql: &str| -> Result<Vec<String>, OfficeError> {
+        Ok(conn
+            .prepare_cached(sql)?
+            .query_map([m.message_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    };
+    m.to_users = named(
+        "SELECT u.username FROM mail_targets t JOIN users u ON u.id = t.target_id
+         WHERE t.message_id = ?1 AND t.kind = 'user' ORDER BY u.username",
+    )?;
+    m.to_groups = named(
+        "SELECT g.name FROM mail_targets t JOIN office_groups g ON g.id = t.target_id
+         WHERE t.message_id = ?1 AND t.kind = 'group' ORDER BY g.name",
+    )?;
+    m.to_departments = named(
+        "SELECT d.name FROM mail_targets t JOIN departments d ON d.id = t.target_id
+         WHERE t.message_id = ?1 AND t.kind = 'department' ORDER BY d.name",
+    )?;
     m.attachments = conn
         .prepare_cached(
             "SELECT hash, name, size FROM mail_attachments WHERE message_id = ?1 ORDER BY name",
