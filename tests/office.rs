@@ -1108,3 +1108,106 @@ async fn a_draft_saved_on_the_page_is_edited_and_sent_from_it() {
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("send 或 draft"));
 }
+
+#[tokio::test]
+async fn admins_define_types_and_routes_on_the_page() {
+    let demo = Demo::start();
+    let admin = admin(&demo).await;
+    let post = |w: &Web, path: &str, fields: Vec<(&'static str, &'static str)>| {
+        let mut all = vec![("_csrf", w.csrf.clone().unwrap())];
+        all.extend(fields.into_iter().map(|(k, v)| (k, v.to_string())));
+        w.http
+            .post(format!("{}{path}", demo.office))
+            .form(&all)
+            .send()
+    };
+    let r = post(
+        &admin,
+        "/office/groups",
+        vec![("name", "办公室"), ("members", "clerk，handler")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = post(
+        &admin,
+        "/office/doc-types",
+        vec![
+            ("code", "qs"),
+            ("name", "请示"),
+            ("prefix", "示政请"),
+            (
+                "steps",
+                "拟办 user dept_head\n批办 group 办公室 all\n\n办结 user clerk",
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = admin.get("/office/doc-types").await.text().await.unwrap();
+    assert!(
+        page.contains("示政请〔年份〕N号") && page.contains("组 办公室（全部签）"),
+        "listed with its route"
+    );
+    let types = ok(admin.get("/api/office/doc-types").await).await;
+    let qs = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["code"] == "qs")
+        .unwrap();
+    assert_eq!(qs["steps"][1]["mode"], "all");
+    for (steps, says) in [
+        ("拟办 dept_head", "第 1 行"),
+        ("拟办 someone dept_head", "第 1 行"),
+        ("办结 user clerk\n拟办 user clerk", "不能排在"),
+        ("拟办 user clerk", "最后一步应为 办结"),
+    ] {
+        let r = post(
+            &admin,
+            "/office/doc-types",
+            vec![
+                ("code", "bad"),
+                ("name", "坏"),
+                ("prefix", "坏"),
+                ("steps", steps),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 400, "{steps}");
+        assert!(
+            r.text().await.unwrap().contains(says),
+            "{steps}: says {says}"
+        );
+    }
+    let clerk = staff(&demo, "clerk").await;
+    let r = post(
+        &clerk,
+        "/office/doc-types",
+        vec![
+            ("code", "x"),
+            ("name", "x"),
+            ("prefix", "x"),
+            ("steps", "办结 user clerk"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(
+        &clerk,
+        "/office/groups",
+        vec![("name", "x"), ("members", "clerk")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(!ok(admin.get("/api/office/doc-types").await)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["code"] == "bad" || t["code"] == "x"));
+}

@@ -18,6 +18,41 @@ use crate::web::api::ApiQuery;
 use crate::web::guard::{Audited, Authed, Client};
 use crate::web::{render, AppState, PageError};
 
+/// This part's templates, registered with the web part's environment (they extend base.html).
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "office_documents.html",
+        include_str!("templates/documents.html"),
+    ),
+    (
+        "office_document.html",
+        include_str!("templates/document.html"),
+    ),
+    (
+        "office_doc_types.html",
+        include_str!("templates/doc_types.html"),
+    ),
+    (
+        "office_archive.html",
+        include_str!("templates/archive.html"),
+    ),
+    ("office_mail.html", include_str!("templates/mail.html")),
+    (
+        "office_meetings.html",
+        include_str!("templates/meetings.html"),
+    ),
+    (
+        "office_notices.html",
+        include_str!("templates/notices.html"),
+    ),
+    (
+        "office_contacts.html",
+        include_str!("templates/contacts.html"),
+    ),
+    ("office_duty.html", include_str!("templates/duty.html")),
+    ("office_tasks.html", include_str!("templates/tasks.html")),
+];
+
 pub fn pages() -> Router<AppState> {
     Router::new()
         .route(
@@ -26,6 +61,11 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/office/documents/{id}", get(document_page))
         .route("/office/documents/{id}/{action}", post(document_action))
+        .route(
+            "/office/doc-types",
+            get(doc_types_page).post(define_doc_type),
+        )
+        .route("/office/groups", post(save_group))
         .route("/office/archive", get(archive_page))
         .route("/office/mail", get(mail_page).post(compose_mail))
         .route("/office/mail/{id}", get(mail_view))
@@ -332,6 +372,109 @@ async fn document_action(
         }
         other => Err(OfficeError::NotFound(format!("操作 {}", super::short(other))).into()),
     }
+}
+
+async fn doc_types_page(
+    State(st): State<AppState>,
+    who: Authed,
+) -> Result<Html<String>, PageError> {
+    let (types, groups) = read(&st, &who, |c, _| {
+        Ok((routes::list_types(c)?, super::groups::list(c)?))
+    })
+    .await?;
+    page(
+        &st,
+        &who,
+        "office_doc_types.html",
+        "公文类型与流程",
+        context! {
+            types => Value::from_serialize(&types), groups => Value::from_serialize(&groups),
+            admin => who.0.user.has(Role::Admin), manager => super::is_manager(&who.0.user),
+        },
+    )
+}
+
+/// One step per line: `<kind> user <username> [all|any]` or `<kind> group <name> [all|any]`.
+fn parse_steps(text: &str) -> Result<Vec<routes::StepSpec>, OfficeError> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            let bad = || {
+                OfficeError::invalid(
+                    "steps",
+                    format!("第 {} 行 \"{}\" 应为：步骤 user 用户名 [all|any] 或 步骤 group 组名 [all|any]", i + 1, super::short(l)),
+                )
+            };
+            let (kind, who, name) = match parts.as_slice() {
+                [k, w, n] | [k, w, n, _] => (*k, *w, *n),
+                _ => return Err(bad()),
+            };
+            let mode = parts.get(3).copied().unwrap_or("any").to_string();
+            let (user, group) = match who {
+                "user" | "用户" => (Some(name.to_string()), None),
+                "group" | "组" => (None, Some(name.to_string())),
+                _ => return Err(bad()),
+            };
+            Ok(routes::StepSpec { kind: kind.to_string(), user, group, mode })
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct DocTypeForm {
+    code: String,
+    name: String,
+    prefix: String,
+    steps: String,
+}
+
+async fn define_doc_type(
+    State(st): State<AppState>,
+    who: Authed,
+    client: Client,
+    PageForm(f): PageForm<DocTypeForm>,
+) -> Result<Response, PageError> {
+    who.require(&[Role::Admin])?;
+    let steps = parse_steps(&f.steps)?;
+    form_write(
+        &st,
+        &who,
+        client,
+        "office.doc_type.define",
+        format!("doc_type:{}", super::short(&f.code)),
+        move |tx, _| routes::define_type(tx, &f.code, &f.name, &f.prefix, &steps).map(|_| ()),
+        |_| "/office/doc-types".into(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct GroupForm {
+    name: String,
+    members: String,
+}
+
+async fn save_group(
+    State(st): State<AppState>,
+    who: Authed,
+    client: Client,
+    PageForm(f): PageForm<GroupForm>,
+) -> Result<Response, PageError> {
+    super::require_manager(&who.0.user)?;
+    let members = names(&f.members);
+    form_write(
+        &st,
+        &who,
+        client,
+        "office.group.save",
+        format!("group:{}", super::short(&f.name)),
+        move |tx, _| super::groups::save(tx, &f.name, &members).map(|_| ()),
+        |_| "/office/doc-types".into(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -18,42 +18,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("users.html", include_str!("templates/users.html")),
     ("error.html", include_str!("templates/error.html")),
     (
-        "office_documents.html",
-        include_str!("../office/templates/documents.html"),
-    ),
-    (
-        "office_document.html",
-        include_str!("../office/templates/document.html"),
-    ),
-    (
-        "office_archive.html",
-        include_str!("../office/templates/archive.html"),
-    ),
-    (
-        "office_mail.html",
-        include_str!("../office/templates/mail.html"),
-    ),
-    (
-        "office_meetings.html",
-        include_str!("../office/templates/meetings.html"),
-    ),
-    (
-        "office_notices.html",
-        include_str!("../office/templates/notices.html"),
-    ),
-    (
-        "office_contacts.html",
-        include_str!("../office/templates/contacts.html"),
-    ),
-    (
-        "office_duty.html",
-        include_str!("../office/templates/duty.html"),
-    ),
-    (
-        "office_tasks.html",
-        include_str!("../office/templates/tasks.html"),
-    ),
-    (
         "portal_home.html",
         include_str!("templates/portal_home.html"),
     ),
@@ -63,7 +27,7 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        for (name, source) in TEMPLATES {
+        for (name, source) in TEMPLATES.iter().chain(crate::office::pages::TEMPLATES) {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("embedded template {name} does not parse: {e}"));
         }
