@@ -6,6 +6,7 @@ pub mod auth;
 pub mod backup;
 pub mod clock;
 pub mod firewall;
+pub mod office;
 pub mod portal;
 pub mod provision;
 pub mod replication;

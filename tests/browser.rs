@@ -420,3 +420,112 @@ async fn an_admin_maintains_the_holiday_calendar_and_tests_sms_in_a_real_browser
     assert_eq!(status, "已发送", "the journal gateway delivers to the log");
     b.quit().await;
 }
+
+impl Driver {
+    async fn sign_in(&self, office: &str, user: &str, password: &str) {
+        self.go(&format!("{office}/login")).await;
+        self.type_into("input[name=username]", user).await;
+        self.type_into("input[name=password]", password).await;
+        self.click("button[type=submit]").await;
+        self.wait_title("工作台 - 示例县").await;
+    }
+
+    async fn sign_out(&self) {
+        self.click("nav button[type=submit]").await;
+        self.wait_title("登录 - 示例县").await;
+    }
+
+    /// Waits (bounded) until `script` returns true.
+    async fn wait_until(&self, script: &str) {
+        for _ in 0..100 {
+            if self.eval(script).await == Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never true: {script}");
+    }
+}
+
+#[tokio::test]
+async fn one_document_goes_its_whole_route_to_the_archive_in_a_real_browser() {
+    let demo = Demo::start();
+    let staff = demo.staff_password();
+    let b = Driver::start().await;
+    let o = demo.office.clone();
+
+    b.sign_in(&o, "clerk", &staff).await;
+    b.click("nav a[href='/office/documents']").await;
+    b.wait_title("公文 - 示例县").await;
+    b.type_into(
+        "#new-document input[name=title]",
+        "关于冬季道路除冰保畅的通知",
+    )
+    .await;
+    b.type_into("#new-document textarea[name=body]", "各乡镇：入冬以来……")
+        .await;
+    b.click("#new-document button[type=submit]").await;
+    b.wait_until("return document.title.startsWith('示政发〔')")
+        .await;
+    let number = b.wait_text("#doc-number").await;
+    let url = b
+        .eval("return location.href")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.screenshot("office-document-drafted").await;
+    b.sign_out().await;
+
+    // 拟办 dept_head, 批办 leader, 承办 any one of handler/reviewer, 传阅 all of leader and
+    // dept_head, 办结 clerk: each signs in their own session, on the page.
+    let route = [
+        ("dept_head", 1, "拟请领导批示"),
+        ("leader", 2, "同意"),
+        ("reviewer", 3, "已安排"),
+        ("leader", 3, "已阅"),
+        ("dept_head", 4, "已阅"),
+        ("clerk", 5, "办结"),
+    ];
+    for (user, done_steps, opinion) in route {
+        b.sign_in(&o, user, &staff).await;
+        let todo = b.wait_text("#todo").await;
+        assert!(
+            todo.contains(&number),
+            "{user} sees it on the workbench: {todo}"
+        );
+        b.go(&url).await;
+        b.type_into("#sign-form textarea[name=text]", opinion).await;
+        b.click("#sign-form button[type=submit]").await;
+        b.wait_until(&format!(
+            "return document.querySelectorAll('#steps > li.done').length == {done_steps} && !document.querySelector('#sign-form')"
+        ))
+        .await;
+        b.sign_out().await;
+    }
+
+    b.sign_in(&o, "clerk", &staff).await;
+    b.go(&url).await;
+    assert_eq!(b.wait_text("#doc-status").await, "已办结");
+    let readers = b.wait_text("#readers").await;
+    for name in ["孙科长", "周副县长", "赵审核", "王窗口"] {
+        assert!(readers.contains(name), "{name} read it: {readers}");
+    }
+    b.click("#archive-form button[type=submit]").await;
+    b.wait_until("return document.querySelector('#doc-status').innerText.startsWith('已归档')")
+        .await;
+    let no_forms = b
+        .eval("return document.querySelectorAll('main form').length")
+        .await;
+    assert_eq!(no_forms, 0, "an archived document offers no action");
+    b.screenshot("office-document-archived").await;
+
+    b.click("nav a[href='/office/archive']").await;
+    b.wait_title("档案检索 - 示例县").await;
+    b.type_into("input[name=q]", "除冰").await;
+    b.click("main form button[type=submit]").await;
+    let hits = b.wait_text("#hits").await;
+    assert!(hits.contains(&number), "two characters find it: {hits}");
+    b.screenshot("office-archive-search").await;
+    b.quit().await;
+}

@@ -166,6 +166,7 @@ fn seed(store: &Store, staff_password: &str) -> Result<(), AuthError> {
                 &hash,
             )?;
         }
+        crate::office::demo::seed(tx).map_err(|e| AuthError::Internal(e.to_string()))?;
         auth::audit::append(
             tx,
             &auth::AuditEntry {

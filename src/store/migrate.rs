@@ -10,6 +10,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("migrations/0001_foundation.sql")),
     (2, include_str!("migrations/0002_replication.sql")),
     (3, include_str!("migrations/0003_calendar_sms.sql")),
+    (4, include_str!("migrations/0004_office.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -61,6 +61,7 @@ impl ApiDoc {
         doc.merge(crate::replication::api::ReplicaApi::openapi());
         doc.merge(crate::approval::calendar::web::CalendarApi::openapi());
         doc.merge(crate::approval::notify::web::SmsApi::openapi());
+        doc.merge(crate::office::api::OfficeApi::openapi_doc());
         doc
     }
 }
@@ -85,6 +86,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     r.extend(crate::replication::api::routes());
     r.extend(crate::approval::calendar::web::routes());
     r.extend(crate::approval::notify::web::routes());
+    r.extend(crate::office::api::routes());
     r
 }
 

@@ -27,6 +27,13 @@ pub enum WebError {
     TooLarge,
     UnsupportedMediaType,
     Internal(String),
+    /// A part's own refusal, with the status and stable code that part chose for it.
+    Domain {
+        status: StatusCode,
+        code: &'static str,
+        zh: String,
+        en: String,
+    },
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -66,6 +73,7 @@ impl WebError {
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Domain { status, .. } => *status,
         }
     }
 
@@ -96,7 +104,9 @@ impl WebError {
                 "missing or wrong CSRF token; reload the page and try again".into(),
             ),
             WebError::NotFound(what) => ("not_found", format!("找不到{what}"), "not found".into()),
-            WebError::BadRequest { code, zh, en } => (code, zh.clone(), en.clone()),
+            WebError::BadRequest { code, zh, en } | WebError::Domain { code, zh, en, .. } => {
+                (code, zh.clone(), en.clone())
+            }
             WebError::Conflict(zh) => (
                 "conflict",
                 zh.clone(),

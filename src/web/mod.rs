@@ -4,7 +4,7 @@
 mod accounts;
 pub mod api;
 mod error;
-mod guard;
+pub mod guard;
 mod metrics;
 mod pages;
 mod templates;
@@ -90,6 +90,7 @@ pub fn office_router(st: AppState) -> Router {
         r = r.route(path, handlers);
     }
     let r = r
+        .merge(crate::office::pages::pages())
         .fallback(not_found)
         .layer(from_fn_with_state(st.clone(), guard::office))
         .merge(static_routes());

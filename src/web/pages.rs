@@ -17,7 +17,7 @@ use crate::auth::{self, audit, NewUser, Role, RoleGrant, Session};
 
 impl AppState {
     /// Values every office page's layout needs.
-    pub(crate) fn layout(&self, title: &str, session: Option<&Session>) -> Value {
+    pub fn layout(&self, title: &str, session: Option<&Session>) -> Value {
         let user = session.map(|s| &s.user);
         context! {
             title,
@@ -155,7 +155,18 @@ pub async fn home(State(st): State<AppState>, who: Authed) -> Result<Html<String
             Ok((roles, seq, users))
         })
         .await?;
-    let todo: Vec<Value> = Vec::new();
+    let me = who.0.user.clone();
+    let mut todo: Vec<Value> = Vec::new();
+    let office = st
+        .store
+        .read(move |c| crate::office::workbench::items(c, &me));
+    todo.extend(
+        office
+            .await
+            .map_err(WebError::from)?
+            .iter()
+            .map(Value::from_serialize),
+    );
     // Only admins see the system status; nobody else pays for reading the backup dir.
     let (backup_status, drill_status) = if who.0.user.has(Role::Admin) {
         backup_summary(&st).await
