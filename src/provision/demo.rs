@@ -36,9 +36,10 @@ pub fn site_file(opts: &DemoOptions) -> Result<(SiteConfig, bool), crate::site::
         let text = format!(
             "# govbox demo site, written by `govbox demo`.\n\
              [site]\nid = \"{SITE_ID}\"\nname = \"示例县\"\ntier = \"county\"\nparent = \"demo-province\"\n\n\
-             [listen]\nportal = \"127.0.0.1:8080\"\noffice = \"127.0.0.1:8081\"\nreplication = \"127.0.0.1:8443\"\n\n\
-             [storage]\ndata_dir = \"{}\"\n",
-            opts.dir.join("data").display()
+             [listen]\nportal = \"127.0.0.1:8080\"\noffice = \"127.0.0.1:8081\"\nreplication = \"127.0.0.1:0\"\n\n\
+             [storage]\ndata_dir = \"{}\"\npki_dir = \"{}\"\n",
+            opts.dir.join("data").display(),
+            opts.dir.join("pki").display()
         );
         SiteConfig::parse(&path, &text)?
     };

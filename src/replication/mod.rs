@@ -309,6 +309,40 @@ fn enrol_install(
     Ok(id)
 }
 
+/// For `govbox demo`: a CA of its own beside the site (`ca_dir`) and a certificate for the site
+/// from it, so the demo's replication listener serves and a demo township can be enrolled
+/// against the same CA. Does nothing when the site already has a certificate.
+pub fn demo_enrol(site: &SiteConfig, ca_dir: &Path) -> Result<(), ReplicationError> {
+    let files = PkiFiles::new(&site.storage.pki_dir);
+    if files.cert().exists() {
+        return Ok(());
+    }
+    if !ca_dir.join("ca.crt").exists() {
+        pki::ca_init(ca_dir, "govbox 演示 CA")?;
+    }
+    std::fs::create_dir_all(&files.dir)
+        .map_err(|e| ReplicationError::Io(files.dir.display().to_string(), e))?;
+    let key = rcgen::KeyPair::generate()
+        .map_err(|e| ReplicationError::BadCertificate(format!("site.key: {e}")))?;
+    let cert = pki::ca_issue(
+        ca_dir,
+        pki::IssueRequest {
+            csr_pem: &csr_pem(&key, &site.site.id, site.site.tier)?,
+            identity: SiteIdentity {
+                site: site.site.id.clone(),
+                tier: site.site.tier,
+                parent: site.site.parent.clone().unwrap_or_default(),
+            },
+            days: pki::DEFAULT_DAYS,
+        },
+    )?;
+    let ca = std::fs::read(ca_dir.join("ca.crt"))
+        .map_err(|e| ReplicationError::Io(ca_dir.display().to_string(), e))?;
+    pki::replace_file(&files.key(), key.serialize_pem().as_bytes(), 0o600)?;
+    pki::replace_file(&files.ca(), &ca, 0o644)?;
+    pki::replace_file(&files.cert(), cert.as_bytes(), 0o644)
+}
+
 /// `govbox replication status`
 pub fn status_cmd(site: &SiteConfig, json: bool) -> Result<(), ReplicationError> {
     let conn = crate::store::open_read_only(&site.db_path())?;
