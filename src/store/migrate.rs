@@ -11,6 +11,9 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("migrations/0002_replication.sql")),
     (3, include_str!("migrations/0003_calendar_sms.sql")),
     (4, include_str!("migrations/0004_office.sql")),
+    (5, include_str!("migrations/0005_approval.sql")),
+    (6, include_str!("migrations/0006_portal.sql")),
+    (7, include_str!("migrations/0007_supervision.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -1,0 +1,1 @@
+-- Public portal (政务外网门户): columns, articles and their review, search, consultations, letters.

@@ -1,0 +1,1 @@
+-- Electronic supervision (电子监察): cards, reminders, complaints, evaluations.
