@@ -69,7 +69,8 @@ tree=$work/tree
 
 # The root filesystem. Recommends are off (mmdebstrap's default), docs, man pages and
 # translations are left out; none of the packages pulls in a compiler, and the check after the
-# hooks makes sure of it.
+# hooks makes sure of it. netbase is only a Recommends of nftables, but without its
+# /etc/protocols nft cannot load govbox's ruleset (`meta l4proto icmp`).
 packages=(
   systemd systemd-sysv udev dbus systemd-timesyncd
   linux-image-amd64 initramfs-tools systemd-boot-efi

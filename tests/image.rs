@@ -30,7 +30,11 @@ fn image() -> PathBuf {
     let path = std::env::var_os("GOVBOX_IMAGE")
         .expect("GOVBOX_IMAGE: the disk image image/build.sh made (see tests/run.sh)");
     let path = PathBuf::from(path);
-    assert!(path.is_file(), "GOVBOX_IMAGE={} is not a file", path.display());
+    assert!(
+        path.is_file(),
+        "GOVBOX_IMAGE={} is not a file",
+        path.display()
+    );
     path
 }
 
@@ -72,7 +76,10 @@ struct Mount(PathBuf);
 impl Mount {
     fn new(source: &Path, at: &Path, options: &str) -> Mount {
         std::fs::create_dir_all(at).unwrap();
-        run(Command::new("mount").args(["-o", options]).arg(source).arg(at));
+        run(Command::new("mount")
+            .args(["-o", options])
+            .arg(source)
+            .arg(at));
         Mount(at.to_path_buf())
     }
 }
@@ -146,11 +153,18 @@ fn the_image_holds_govbox_its_enabled_units_nftables_and_no_compiler() {
         COMPILERS.contains(&base) || base == "binutils" || base == "llvm"
     };
     let found: Vec<&str> = installed.iter().copied().filter(|p| toolchain(p)).collect();
-    assert!(found.is_empty(), "compiler packages in the image: {found:?}");
+    assert!(
+        found.is_empty(),
+        "compiler packages in the image: {found:?}"
+    );
     for name in COMPILERS {
         for dir in ["usr/bin", "usr/local/bin", "bin"] {
             let p = root.join(dir).join(name);
-            assert!(p.symlink_metadata().is_err(), "{} in the image", p.display());
+            assert!(
+                p.symlink_metadata().is_err(),
+                "{} in the image",
+                p.display()
+            );
         }
     }
     assert_eq!(
@@ -158,10 +172,15 @@ fn the_image_holds_govbox_its_enabled_units_nftables_and_no_compiler() {
         b"",
         "each machine makes its own machine-id"
     );
-    assert!(!root.join("etc/govbox").exists(), "the image is not provisioned");
+    assert!(
+        !root.join("etc/govbox").exists(),
+        "the image is not provisioned"
+    );
 
     let at = format!("{}@@{boot_at}", raw.display());
-    let listing = text(&run(Command::new("mdir").args(["-/", "-b", "-i", &at, "::/"])));
+    let listing = text(&run(
+        Command::new("mdir").args(["-/", "-b", "-i", &at, "::/"])
+    ));
     for want in [
         "::/EFI/BOOT/BOOTX64.EFI",
         "::/loader/loader.conf",
@@ -181,16 +200,17 @@ fn the_image_holds_govbox_its_enabled_units_nftables_and_no_compiler() {
         "::/loader/entries/govbox.conf",
     ])));
     assert!(entry.contains("root=LABEL=govbox-root"), "{entry}");
-    let label = text(&run(Command::new("blkid").args([
-        "-p",
-        "-O",
-        &root_at.to_string(),
-        "-s",
-        "LABEL",
-        "-o",
-        "value",
-    ])
-    .arg(&raw)));
+    let label = text(&run(Command::new("blkid")
+        .args([
+            "-p",
+            "-O",
+            &root_at.to_string(),
+            "-s",
+            "LABEL",
+            "-o",
+            "value",
+        ])
+        .arg(&raw)));
     assert_eq!(label.trim(), "govbox-root");
 }
 
@@ -320,7 +340,10 @@ impl Machine {
             // and --network-interface needs udev on the host; neither works here.
             .arg("--private-network");
         for (host, iface, ..) in LINKS {
-            cmd.arg(format!("--network-veth-extra={}:{iface}", veth(net, &tag, host)));
+            cmd.arg(format!(
+                "--network-veth-extra={}:{iface}",
+                veth(net, &tag, host)
+            ));
         }
         let child = cmd
             .arg(format!("--bind={}:/boot", boot.display()))
@@ -355,10 +378,11 @@ impl Machine {
         let pid = self.child.id();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(30) {
-            let children =
-                std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
             for init in children.split_whitespace() {
-                let comm = std::fs::read_to_string(format!("/proc/{init}/comm")).unwrap_or_default();
+                let comm =
+                    std::fs::read_to_string(format!("/proc/{init}/comm")).unwrap_or_default();
                 if comm.trim() == "systemd" {
                     return PathBuf::from(format!("/proc/{init}/ns/net"));
                 }
@@ -390,7 +414,10 @@ impl Machine {
                 return;
             }
             if let Some(st) = self.child.try_wait().unwrap() {
-                panic!("the machine stopped ({st}) before {what}:\n{}", self.console());
+                panic!(
+                    "the machine stopped ({st}) before {what}:\n{}",
+                    self.console()
+                );
             }
             std::thread::sleep(Duration::from_millis(300));
         }
@@ -497,13 +524,24 @@ fn first_boot_refuses_a_bad_site_file_then_provisions_from_the_fixed_one_and_ser
     let boot = dir.path().join("boot");
     std::fs::create_dir(&boot).unwrap();
     run(Command::new("mcopy")
-        .args(["-s", "-n", "-i", &format!("{}@@{boot_at}", raw.display()), "::/*"])
+        .args([
+            "-s",
+            "-n",
+            "-i",
+            &format!("{}@@{boot_at}", raw.display()),
+            "::/*",
+        ])
         .arg(&boot));
     let root_fs = dir.path().join("root.ext4");
     run(Command::new("dd")
         .arg(format!("if={}", raw.display()))
         .arg(format!("of={}", root_fs.display()))
-        .args(["bs=4M", "iflag=skip_bytes,count_bytes", "conv=sparse", "status=none"])
+        .args([
+            "bs=4M",
+            "iflag=skip_bytes,count_bytes",
+            "conv=sparse",
+            "status=none",
+        ])
         .arg(format!("skip={root_at}"))
         .arg(format!("count={root_len}")));
     let root = dir.path().join("root");
@@ -523,10 +561,15 @@ fn first_boot_refuses_a_bad_site_file_then_provisions_from_the_fixed_one_and_ser
     let passwd_before = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
     {
         let mut m = Machine::boot(&root, &boot, &net, dir.path().join("bad.log"));
-        m.wait(&root, "first boot reports the bad key", Duration::from_secs(90), || {
-            let c = std::fs::read_to_string(dir.path().join("bad.log")).unwrap_or_default();
-            c.contains("listen.office") && c.contains("govbox first-boot provisioning")
-        });
+        m.wait(
+            &root,
+            "first boot reports the bad key",
+            Duration::from_secs(90),
+            || {
+                let c = std::fs::read_to_string(dir.path().join("bad.log")).unwrap_or_default();
+                c.contains("listen.office") && c.contains("govbox first-boot provisioning")
+            },
+        );
         let console = m.console();
         assert!(console.contains("配置项 `listen.office`"), "{console}");
         assert!(net.get("ext", &portal_ext).is_none(), "nothing serves");
@@ -546,10 +589,15 @@ fn first_boot_refuses_a_bad_site_file_then_provisions_from_the_fixed_one_and_ser
     let password;
     {
         let mut m = Machine::boot(&root, &boot, &net, dir.path().join("first.log"));
-        m.wait(&root, "the portal answers", Duration::from_secs(120), || {
-            net.get("ext", &portal_ext)
-                .is_some_and(|(s, body)| s == 200 && body.contains("镜像试验镇"))
-        });
+        m.wait(
+            &root,
+            "the portal answers",
+            Duration::from_secs(120),
+            || {
+                net.get("ext", &portal_ext)
+                    .is_some_and(|(s, body)| s == 200 && body.contains("镜像试验镇"))
+            },
+        );
         assert_eq!(
             std::fs::read_to_string(root.join("etc/govbox/site.toml")).unwrap(),
             SITE
@@ -559,8 +607,16 @@ fn first_boot_refuses_a_bad_site_file_then_provisions_from_the_fixed_one_and_ser
             .trim()
             .to_string();
         let health = net.get("int", &format!("{office_int}/healthz"));
-        assert_eq!(health.map(|h| h.0), Some(200), "office from the internal zone");
-        assert_eq!(net.login("int", &office_int, &password), 200, "admin signs in");
+        assert_eq!(
+            health.map(|h| h.0),
+            Some(200),
+            "office from the internal zone"
+        );
+        assert_eq!(
+            net.login("int", &office_int, &password),
+            200,
+            "admin signs in"
+        );
         assert!(
             !net.reaches("ext", APP_EXT, 8081),
             "the firewall keeps the external zone off the office"
@@ -573,16 +629,25 @@ fn first_boot_refuses_a_bad_site_file_then_provisions_from_the_fixed_one_and_ser
     // 3. A normal boot: the first-boot unit stays off, the same database serves.
     {
         let mut m = Machine::boot(&root, &boot, &net, dir.path().join("second.log"));
-        m.wait(&root, "the portal answers again", Duration::from_secs(120), || {
-            net.get("ext", &portal_ext).is_some_and(|(s, _)| s == 200)
-        });
+        m.wait(
+            &root,
+            "the portal answers again",
+            Duration::from_secs(120),
+            || net.get("ext", &portal_ext).is_some_and(|(s, _)| s == 200),
+        );
         assert_eq!(net.login("int", &office_int, &password), 200);
         m.stop();
     }
     let firstboot = text(&run(Command::new("journalctl")
         .arg("--directory")
         .arg(root.join("var/log/journal"))
-        .args(["--boot=0", "--unit=govbox-firstboot.service", "-o", "cat", "--no-pager"])));
+        .args([
+            "--boot=0",
+            "--unit=govbox-firstboot.service",
+            "-o",
+            "cat",
+            "--no-pager",
+        ])));
     assert!(
         firstboot.contains("ConditionPathExists=!/etc/govbox/site.toml"),
         "first boot ran only once: {firstboot}"
