@@ -86,7 +86,7 @@ mmdebstrap --mode=root --variant=minbase --format=directory \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-exclude=/usr/share/info/*' \
-  --essential-hook="mkdir -p \"\$1/etc/initramfs-tools/conf.d\" && echo MODULES=most > \"\$1/etc/initramfs-tools/conf.d/govbox.conf\"" \
+  --essential-hook="mkdir -p \"\$1/etc/initramfs-tools/conf.d\" && printf 'MODULES=most\\nCOMPRESS=gzip\\n' > \"\$1/etc/initramfs-tools/conf.d/govbox.conf\"" \
   --customize-hook="$hooks/customize.sh \"\$1\" \"$repo\" \"$(realpath "$binary")\" \"${root_password_file:+$(realpath "$root_password_file")}\" \"${authorized_keys:+$(realpath "$authorized_keys")}\"" \
   bookworm "$tree" \
   "deb $mirror/debian bookworm main" \

@@ -29,10 +29,11 @@ cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
 
-# The appliance image (image/build.sh), built and booted with systemd-nspawn (tests/image.rs,
-# ignored by the plain `cargo test` above). A step of its own: a release build, a Debian
-# bootstrap from the mirror and three boots, about ten minutes on two cores. It needs root and
-# loop devices; elsewhere it is left out, and said so. GOVBOX_SKIP_IMAGE=1 leaves it out too.
+# The appliance image (image/build.sh), built and booted, with systemd-nspawn and in an emulated
+# UEFI machine (tests/image.rs, ignored by the plain `cargo test` above). A step of its own: a
+# release build, a Debian bootstrap from the mirror (about 5 minutes), three container boots and
+# one VM boot (about 2 minutes). It needs root and loop devices; elsewhere it is left out, and
+# said so. GOVBOX_SKIP_IMAGE=1 leaves it out too.
 if [ -n "${GOVBOX_SKIP_IMAGE:-}" ]; then
   echo "tests/run.sh: GOVBOX_SKIP_IMAGE set: appliance image not built or booted" >&2
 elif [ "$(id -u)" -ne 0 ] || [ ! -e /dev/loop-control ]; then
@@ -45,6 +46,8 @@ else
   command -v mkfs.vfat >/dev/null 2>&1 || need+=(dosfstools)
   command -v sfdisk >/dev/null 2>&1 || need+=(fdisk)
   command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
+  command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+  [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || need+=(ovmf)
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
