@@ -178,6 +178,16 @@ fn the_image_holds_govbox_its_enabled_units_nftables_and_no_compiler() {
         !root.join("etc/govbox").exists(),
         "the image is not provisioned"
     );
+    let host_keys: Vec<_> = std::fs::read_dir(root.join("etc/ssh"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ssh_host_"))
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        host_keys.is_empty(),
+        "SSH host keys in the image: {host_keys:?}"
+    );
 
     let at = format!("{}@@{boot_at}", raw.display());
     let listing = text(&run(
@@ -218,7 +228,11 @@ fn the_image_holds_govbox_its_enabled_units_nftables_and_no_compiler() {
 
 /// Runs `f` on a thread that has entered the network namespace `ns`.
 fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/var/run/netns/{ns}");
+    in_netns(PathBuf::from(format!("/var/run/netns/{ns}")), f)
+}
+
+/// Runs `f` on a thread that has entered the network namespace at `path`.
+fn in_netns<T: Send + 'static>(path: PathBuf, f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::spawn(move || {
         let fd = std::fs::File::open(&path).unwrap();
         nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
@@ -625,6 +639,17 @@ fn first_boot_refuses_a_bad_site_file_then_provisions_from_the_fixed_one_and_ser
         );
         let table = text(&m.inside(&["nft", "list", "table", "inet", "govbox"]));
         assert!(table.contains("\"ext0\""), "{table}");
+        // sshd runs with host keys made on this machine (the image has none).
+        let banner = in_netns(m.netns.clone(), || {
+            use std::io::Read;
+            let mut c = std::net::TcpStream::connect("127.0.0.1:22").unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut buf = [0u8; 64];
+            let n = c.read(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        assert!(banner.starts_with("SSH-2.0-OpenSSH"), "{banner}");
+        assert!(root.join("etc/ssh/ssh_host_ed25519_key").exists());
         m.stop();
     }
 
