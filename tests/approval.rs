@@ -160,7 +160,7 @@ async fn a_case_goes_from_the_window_to_completion_with_its_trace_and_notices() 
         assert_eq!(r.status(), 200, "{kind}");
         let html = r.text().await.unwrap();
         assert!(html.contains(&receipt) && html.contains(text), "{kind}");
-        assert!(html.contains("size: A4"));
+        assert!(html.contains("/approval/notice.css"));
     }
     let r = clerk
         .get(&format!("/approval/cases/{id}/notice/supplement"))

@@ -4,6 +4,7 @@
 //! to the page that shows its result.
 
 use axum::extract::{FromRequest, FromRequestParts, State};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -63,6 +64,7 @@ pub fn pages() -> Router<AppState> {
         .route("/approval/cases/{id}/urge", post(urge))
         .route("/approval/cases/{id}/subcases/{sub}/finish", post(finish))
         .route("/approval/cases/{id}/notice/{kind}", get(notice_page))
+        .route("/approval/notice.css", get(notice_css))
         .route("/approval/accept", get(accept_page).post(accept))
         .route("/approval/items", get(items_page).post(save_item))
         .route("/approval/items/{code}", get(item_page))
@@ -392,6 +394,19 @@ async fn finish(
         |c| format!("/approval/cases/{}", c.id),
     )
     .await
+}
+
+/// The notices' print stylesheet: A4, plain, no navigation. A file of its own because the
+/// content security policy refuses inline styles.
+async fn notice_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("templates/notice.css"),
+    )
+        .into_response()
 }
 
 /// A printable notice: plain A4 with the receipt number, dates, item, materials, fees and the
