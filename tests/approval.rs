@@ -582,3 +582,48 @@ async fn kill_9_during_transitions_leaves_nothing_half_written() {
     let after = ok(act(web, ids[0], action, version, "恢复后继续").await).await;
     assert_eq!(after["version"], c["version"].as_i64().unwrap() + 1);
 }
+
+#[test]
+fn user_add_takes_a_phone_for_the_to_do_sms_and_refuses_a_bad_one_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = Demo::start_in(dir.path());
+    assert!(demo.stop().success());
+    let pw = dir.path().join("pw.txt");
+    std::fs::write(&pw, "tall-Cedar-Lake-93\n").unwrap();
+    let add = |name: &str, phone: &str| {
+        common::govbox(&[
+            "user",
+            "add",
+            name,
+            "--name",
+            "测试",
+            "--role",
+            "handler@登记注册科",
+            "--phone",
+            phone,
+            "--password-file",
+            pw.to_str().unwrap(),
+            "--config",
+            &demo.config_str(),
+        ])
+    };
+    let o = add("phone_ok", "13811112222");
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(
+        count(
+            &demo,
+            "SELECT count(*) FROM users WHERE username = 'phone_ok' AND phone = '13811112222'"
+        ),
+        1
+    );
+    let o = add("phone_bad", "911");
+    assert_eq!(o.status.code(), Some(2), "{}", common::text(&o));
+    assert!(common::text(&o).contains("手机号"));
+    assert_eq!(
+        count(
+            &demo,
+            "SELECT count(*) FROM users WHERE username = 'phone_bad'"
+        ),
+        0
+    );
+}

@@ -141,6 +141,19 @@ pub fn tell_applicant_supplement(tx: &mut WriteTx, case_id: i64, reason: &str) {
     send(tx, &f.applicant_phone, text, &f.receipt);
 }
 
+/// The applicant: an Art. 45 period (hearing, testing, inspection, expert review) has begun
+/// and its time is not counted.
+pub fn tell_applicant_pause(tx: &mut WriteTx, case_id: i64, what: &str) {
+    let Some(f) = facts(tx.conn(), case_id) else {
+        return;
+    };
+    let text = format!(
+        "【行政审批】{}您好，您申请的{}（受理号{}）依法进入{}程序，所需时间不计入办理时限，结束后继续计算。",
+        f.applicant, f.item, f.receipt, what
+    );
+    send(tx, &f.applicant_phone, text, &f.receipt);
+}
+
 /// The applicant of an online application that was returned at pre-review.
 pub fn tell_intake_returned(tx: &mut WriteTx, phone: &str, number: &str, item: &str, reason: &str) {
     let reason: String = reason.chars().take(150).collect();

@@ -1023,6 +1023,11 @@ fn art45_periods_pause_the_clock_and_block_the_case_until_they_end() {
         .unwrap();
     assert_eq!(c.paused.as_ref().unwrap().kind, "inspection");
     assert_eq!(c.state, "accepted");
+    // The applicant is told in writing that the period is not counted.
+    assert_eq!(
+        f.count("SELECT count(*) FROM sms_outbox WHERE phone = '13900000000' AND text LIKE '%现场勘查程序%不计入%'"),
+        1
+    );
     let err = f.act(&f.handler, c.id, "undertake", "", D).unwrap_err();
     assert!(err.to_string().contains("现场勘查"), "{err}");
     let err = f

@@ -616,12 +616,14 @@ pub fn act(
             "closed_on": closes.then_some(&today_s), "used_days": used, "saved_days": saved,
         }),
     )?;
-    match to {
-        "completed" | "denied" => messages::tell_applicant_closed(tx, row.id),
-        "supplement" => messages::tell_applicant_supplement(tx, row.id, &opinion),
-        _ if assignee.is_some() && !matches!(action, Action::Pause(_) | Action::EndPause) => {
-            messages::tell_assignee(tx, row.id)
+    match (to, action) {
+        ("completed" | "denied", _) => messages::tell_applicant_closed(tx, row.id),
+        ("supplement", _) => messages::tell_applicant_supplement(tx, row.id, &opinion),
+        (_, Action::Pause(k)) => {
+            messages::tell_applicant_pause(tx, row.id, cases::pause_kind_zh(k.code()))
         }
+        (_, Action::EndPause) => {}
+        _ if assignee.is_some() => messages::tell_assignee(tx, row.id),
         _ => {}
     }
     cases::get(tx.conn(), row.id)
