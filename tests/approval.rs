@@ -627,3 +627,94 @@ fn user_add_takes_a_phone_for_the_to_do_sms_and_refuses_a_bad_one_whole() {
         0
     );
 }
+
+#[tokio::test]
+async fn blank_forms_are_uploaded_attached_and_downloaded() {
+    let demo = Demo::start();
+    let mut admin = Web::new(&demo.office);
+    admin.login("admin", ADMIN_PW).await;
+    let bytes = "食品经营许可申请书（空白表）".repeat(100).into_bytes();
+    let up: Value = admin
+        .http
+        .post(format!(
+            "{}/api/approval/files?name=申请书.docx",
+            demo.office
+        ))
+        .header("x-csrf-token", admin.csrf.clone().unwrap())
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hash = up["hash"].as_str().unwrap().to_string();
+    assert_eq!(up["size"], bytes.len());
+    let path = "/api/approval/items/CN-001/files";
+    for (body, status) in [
+        (
+            json!({"slot": "blank", "position": 99, "hash": hash, "name": "a.docx"}),
+            400,
+        ),
+        (
+            json!({"slot": "cover", "position": 0, "hash": hash, "name": "a.docx"}),
+            400,
+        ),
+        (
+            json!({"slot": "blank", "position": 0, "hash": "cd".repeat(32), "name": "a.docx"}),
+            400,
+        ),
+        (
+            json!({"slot": "blank", "position": 0, "hash": hash, "name": "../a.docx"}),
+            400,
+        ),
+    ] {
+        assert_eq!(admin.post(path, body).await.status(), status);
+    }
+    let clerk = staff(&demo, "clerk").await;
+    let r = clerk
+        .post(
+            path,
+            json!({"slot": "blank", "position": 0, "hash": hash, "name": "申请书.docx"}),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let item = ok(admin
+        .post(
+            path,
+            json!({"slot": "blank", "position": 0, "hash": hash, "name": "申请书.docx"}),
+        )
+        .await)
+    .await;
+    assert_eq!(item["materials"][0]["blank_name"], "申请书.docx");
+    let r = clerk
+        .get(&format!("/api/approval/items/CN-001/files/{hash}"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .headers()
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), bytes);
+    // The item edit page offers the upload and the file.
+    let html = admin
+        .get("/approval/items/CN-001")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("/approval/item.js") && html.contains("申请书.docx"));
+    let r = admin.get("/approval/item.js").await;
+    assert_eq!(r.status(), 200);
+    // The change that replicates the item names the blob, so it goes upstream first.
+    assert_eq!(
+        count(
+            &demo,
+            &format!("SELECT count(*) FROM changes WHERE entity = 'approval_item' AND key = 'CN-001' AND blobs LIKE '%{hash}%'")
+        ),
+        1
+    );
+}

@@ -635,3 +635,25 @@ impl Driver {
         self.sign_out().await;
     }
 }
+
+#[tokio::test]
+async fn an_admin_attaches_a_blank_form_to_an_item_in_a_real_browser() {
+    let demo = Demo::start();
+    let b = Driver::start().await;
+    let file = demo.dir.join("申请书空白表.txt");
+    std::fs::write(&file, "食品经营许可申请书\n申请人：______\n").unwrap();
+    b.sign_in(&demo.office, "admin", ADMIN_PW).await;
+    b.go(&format!("{}/approval/items/CN-001", demo.office))
+        .await;
+    b.type_into(
+        "#item-files input[data-slot=blank][data-position='0']",
+        file.to_str().unwrap(),
+    )
+    .await;
+    b.wait_until(
+        "return [...document.querySelectorAll('#item-files a')].some(a => a.innerText == '申请书空白表.txt')",
+    )
+    .await;
+    b.screenshot("approval-item-files").await;
+    b.quit().await;
+}

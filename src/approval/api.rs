@@ -31,14 +31,14 @@ pub const MAX_CATALOGUE: usize = 4 << 20;
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        list_items, save_item, get_item, item_file, export_catalogue, import_catalogue, upload,
+        list_items, save_item, get_item, attach_item_file, item_file, export_catalogue, import_catalogue, upload,
         list_cases, accept_case, refuse_case, get_case, case_file, act_case, urge_case,
         finish_subcase, list_opinions, add_opinion, remove_opinion, list_intake, get_intake,
         accept_intake, return_intake, set_phone
     ),
     components(schemas(
         ItemSummary, Item, ItemInput, items::MaterialSpec, items::BasisSpec, items::FeeSpec,
-        items::JointSpec, items::HandlerSpec, items::JointDept, items::ItemHandler, Catalogue,
+        items::JointSpec, items::HandlerSpec, items::AttachFile, items::JointDept, items::ItemHandler, Catalogue,
         ImportSummary, Uploaded, CaseSummary, Case, NewCase, cases::MaterialIn, cases::FeeIn,
         cases::Person, cases::CaseMaterial, cases::CaseFee, cases::TraceStep, cases::PauseRow,
         joint::Subcase, Transition, UrgeRequest, FinishRequest, Opinion, OpinionsView,
@@ -59,6 +59,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         ("/api/approval/items", get(list_items).post(save_item)),
         ("/api/approval/items/{code}", get(get_item)),
+        ("/api/approval/items/{code}/files", post(attach_item_file)),
         ("/api/approval/items/{code}/files/{hash}", get(item_file)),
         (
             "/api/approval/catalogue",
@@ -296,6 +297,33 @@ async fn get_item(
     staff(&who)?;
     let code = path_code(&code)?;
     read_json(&st, &who, move |c, _| items::get(c, &code)).await
+}
+
+/// Attaches an uploaded file to an item as a material's blank form or example, or a basis
+/// document. Admins only.
+#[utoipa::path(post, path = "/api/approval/items/{code}/files", tag = "approval", params(("code" = String, Path)),
+    request_body = items::AttachFile,
+    responses((status = 200, body = Item), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn attach_item_file(
+    State(st): State<AppState>,
+    who: Authed,
+    client: Client,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(req): ApiJson<items::AttachFile>,
+) -> Result<Response, ApiError> {
+    items::require_admin(&who.0.user)?;
+    let code = path_code(&code)?;
+    path_hash(req.hash.trim())?;
+    check_blobs(&st, &[req.hash.trim().to_string()])?;
+    write_json(
+        &st,
+        &who,
+        client,
+        "approval.item.attach",
+        format!("approval_item:{code}"),
+        move |tx, u| items::attach(tx, u, &code, &req),
+    )
+    .await
 }
 
 /// A blank form, example or basis document of an item.

@@ -665,6 +665,104 @@ pub fn import(
     Ok(sum)
 }
 
+/// An item in the import format (departments and users by name).
+fn to_input(it: Item) -> ItemInput {
+    let mut handlers: Vec<HandlerSpec> = Vec::new();
+    for h in &it.handlers {
+        match handlers.iter_mut().find(|x| x.step == h.step) {
+            Some(x) => x.users.push(h.username.clone()),
+            None => handlers.push(HandlerSpec {
+                step: h.step.clone(),
+                users: vec![h.username.clone()],
+            }),
+        }
+    }
+    ItemInput {
+        code: it.code,
+        name: it.name,
+        short_name: it.short_name,
+        kind: it.kind,
+        department: it.department_name,
+        promised_days: it.promised_days,
+        statutory_days: it.statutory_days,
+        expert_review: it.expert_review,
+        conditions: it.conditions,
+        process: it.process,
+        location: it.location,
+        contact_phone: it.contact_phone,
+        online: it.online,
+        active: it.active,
+        materials: it.materials,
+        basis: it.basis,
+        fees: it.fees,
+        joint: it
+            .joint
+            .into_iter()
+            .map(|j| JointSpec {
+                department: j.department_name,
+                days: j.days,
+            })
+            .collect(),
+        handlers,
+    }
+}
+
+/// Which file of an item a stored blob becomes.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct AttachFile {
+    /// `blank` (a material's blank form), `example` (its filled example) or `basis` (a basis
+    /// document).
+    pub slot: String,
+    /// The material's or basis line's position, from 0.
+    pub position: usize,
+    pub hash: String,
+    /// The download name.
+    pub name: String,
+}
+
+/// Attaches an uploaded blob (stored already) to a material or basis line of an item. Admins only.
+pub fn attach(
+    tx: &mut WriteTx,
+    user: &User,
+    code: &str,
+    f: &AttachFile,
+) -> Result<Item, ApprovalError> {
+    require_admin(user)?;
+    let mut it = to_input(get(tx.conn(), code)?);
+    let (hash, name) = (Some(f.hash.trim().to_string()), Some(f.name.clone()));
+    match f.slot.as_str() {
+        "blank" | "example" => {
+            let m = it.materials.get_mut(f.position).ok_or_else(|| {
+                ApprovalError::invalid("position", format!("事项没有第 {} 项材料", f.position + 1))
+            })?;
+            if f.slot == "blank" {
+                (m.blank_hash, m.blank_name) = (hash, name);
+            } else {
+                (m.example_hash, m.example_name) = (hash, name);
+            }
+        }
+        "basis" => {
+            let b = it.basis.get_mut(f.position).ok_or_else(|| {
+                ApprovalError::invalid(
+                    "position",
+                    format!("事项没有第 {} 条设定依据", f.position + 1),
+                )
+            })?;
+            (b.doc_hash, b.doc_name) = (hash, name);
+        }
+        other => {
+            return Err(ApprovalError::invalid(
+                "slot",
+                format!("\"{}\" 无效，可选: blank, example, basis", short(other)),
+            ))
+        }
+    }
+    if f.hash.trim().is_empty() {
+        return Err(ApprovalError::invalid("hash", "文件编号不能为空"));
+    }
+    save_unchecked(tx, &it).map(|(item, _)| item)
+}
+
 /// The whole catalogue, inactive items included, in the import format.
 pub fn export(conn: &Connection) -> Result<Catalogue, ApprovalError> {
     let ids: Vec<i64> = conn
@@ -673,45 +771,7 @@ pub fn export(conn: &Connection) -> Result<Catalogue, ApprovalError> {
         .collect::<Result<_, _>>()?;
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
-        let it = by_id(conn, id)?;
-        let mut handlers: Vec<HandlerSpec> = Vec::new();
-        for h in &it.handlers {
-            match handlers.iter_mut().find(|x| x.step == h.step) {
-                Some(x) => x.users.push(h.username.clone()),
-                None => handlers.push(HandlerSpec {
-                    step: h.step.clone(),
-                    users: vec![h.username.clone()],
-                }),
-            }
-        }
-        items.push(ItemInput {
-            code: it.code,
-            name: it.name,
-            short_name: it.short_name,
-            kind: it.kind,
-            department: it.department_name,
-            promised_days: it.promised_days,
-            statutory_days: it.statutory_days,
-            expert_review: it.expert_review,
-            conditions: it.conditions,
-            process: it.process,
-            location: it.location,
-            contact_phone: it.contact_phone,
-            online: it.online,
-            active: it.active,
-            materials: it.materials,
-            basis: it.basis,
-            fees: it.fees,
-            joint: it
-                .joint
-                .into_iter()
-                .map(|j| JointSpec {
-                    department: j.department_name,
-                    days: j.days,
-                })
-                .collect(),
-            handlers,
-        });
+        items.push(to_input(by_id(conn, id)?));
     }
     Ok(Catalogue { format: 1, items })
 }

@@ -65,6 +65,7 @@ pub fn pages() -> Router<AppState> {
         .route("/approval/cases/{id}/subcases/{sub}/finish", post(finish))
         .route("/approval/cases/{id}/notice/{kind}", get(notice_page))
         .route("/approval/notice.css", get(notice_css))
+        .route("/approval/item.js", get(item_js))
         .route("/approval/accept", get(accept_page).post(accept))
         .route("/approval/items", get(items_page).post(save_item))
         .route("/approval/items/{code}", get(item_page))
@@ -405,6 +406,19 @@ async fn notice_css() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("templates/notice.css"),
+    )
+        .into_response()
+}
+
+/// Uploads a file chosen on the item page and attaches it (no multipart: the raw file goes to
+/// the JSON API, which checks it like any other upload).
+async fn item_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("templates/item.js"),
     )
         .into_response()
 }
