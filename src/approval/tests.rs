@@ -1495,3 +1495,34 @@ fn staff_phone_is_validated_and_optional() {
         Some("13600000000")
     );
 }
+
+#[test]
+fn the_page_offers_only_the_actions_the_user_may_take_now() {
+    let f = fx();
+    let c = f.accept(new_case("CN-1"), D).unwrap();
+    let offered = |who: &User, id: i64| -> Vec<&'static str> {
+        let u = who.clone();
+        f.s.read_blocking(move |conn| {
+            let case = cases::get(conn, id)?;
+            workflow::available(conn, &u, &case)
+        })
+        .unwrap()
+        .into_iter()
+        .map(Action::code)
+        .collect()
+    };
+    assert_eq!(
+        offered(&f.handler, c.id),
+        ["undertake", "supplement", "pause",]
+    );
+    assert_eq!(offered(&f.clerk, c.id), ["withdraw"]);
+    assert!(offered(&f.reviewer, c.id).is_empty());
+    f.act(&f.handler, c.id, "pause:testing", "送检", D).unwrap();
+    assert_eq!(offered(&f.handler, c.id), ["end_pause"]);
+    f.act(&f.handler, c.id, "end_pause", "", D).unwrap();
+    f.act(&f.handler, c.id, "undertake", "", D).unwrap();
+    assert_eq!(
+        offered(&f.reviewer, c.id),
+        ["review", "return", "supplement", "pause"]
+    );
+}
