@@ -706,8 +706,8 @@ async fn blank_forms_are_uploaded_attached_and_downloaded() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("/approval/item.js") && html.contains("申请书.docx"));
-    let r = admin.get("/approval/item.js").await;
+    assert!(html.contains("/approval/approval.js") && html.contains("申请书.docx"));
+    let r = admin.get("/approval/approval.js").await;
     assert_eq!(r.status(), 200);
     // The change that replicates the item names the blob, so it goes upstream first.
     assert_eq!(

@@ -556,7 +556,17 @@ async fn a_case_is_accepted_at_the_window_and_completed_in_a_real_browser() {
     .await;
     b.type_into("#accept-form input[name=applicant_phone]", "13912345678")
         .await;
-    for m in ["m0", "m1", "m2"] {
+    // The application form is scanned at the window: uploaded when chosen, ticked by itself.
+    let scan = demo.dir.join("申请书扫描件.pdf");
+    std::fs::write(&scan, b"%PDF-1.4 scanned application form").unwrap();
+    b.type_into(
+        "#accept-form input[data-material='0']",
+        scan.to_str().unwrap(),
+    )
+    .await;
+    b.wait_until("return document.querySelector('#scan-0').innerText.startsWith('已上传')")
+        .await;
+    for m in ["m1", "m2"] {
         b.click(&format!("#accept-form input[name={m}]")).await;
     }
     b.eval("document.querySelector('#accept-form input[name=f0]').value = '1'; return true")
@@ -567,6 +577,10 @@ async fn a_case_is_accepted_at_the_window_and_completed_in_a_real_browser() {
     let receipt = b.wait_text("#receipt").await;
     assert!(receipt.contains("-demo-county-"), "{receipt}");
     assert_eq!(b.wait_text("#state").await, "已受理");
+    let scan_link = b
+        .eval("return [...document.querySelectorAll('main a')].some(a => a.innerText == '申请书扫描件.pdf')")
+        .await;
+    assert_eq!(scan_link, Value::Bool(true), "the scan is on the case");
     let url = b
         .eval("return location.href")
         .await

@@ -65,7 +65,7 @@ pub fn pages() -> Router<AppState> {
         .route("/approval/cases/{id}/subcases/{sub}/finish", post(finish))
         .route("/approval/cases/{id}/notice/{kind}", get(notice_page))
         .route("/approval/notice.css", get(notice_css))
-        .route("/approval/item.js", get(item_js))
+        .route("/approval/approval.js", get(approval_js))
         .route("/approval/accept", get(accept_page).post(accept))
         .route("/approval/items", get(items_page).post(save_item))
         .route("/approval/items/{code}", get(item_page))
@@ -410,15 +410,15 @@ async fn notice_css() -> Response {
         .into_response()
 }
 
-/// Uploads a file chosen on the item page and attaches it (no multipart: the raw file goes to
-/// the JSON API, which checks it like any other upload).
-async fn item_js() -> Response {
+/// Uploads files chosen on the item and acceptance pages (no multipart: the raw file goes to the
+/// JSON API, which checks it like any other upload).
+async fn approval_js() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("templates/item.js"),
+        include_str!("templates/approval.js"),
     )
         .into_response()
 }
@@ -546,12 +546,24 @@ async fn accept(
         .materials
         .iter()
         .enumerate()
-        .map(|(i, m)| MaterialIn {
-            name: m.name.clone(),
-            provided: checked(&f, &format!("m{i}")),
-            ..MaterialIn::default()
+        .map(|(i, m)| {
+            let hash =
+                Some(field(&f, &format!("h{i}")).trim().to_string()).filter(|h| !h.is_empty());
+            MaterialIn {
+                name: m.name.clone(),
+                provided: checked(&f, &format!("m{i}")),
+                file_name: hash
+                    .as_ref()
+                    .map(|_| field(&f, &format!("n{i}")).to_string()),
+                size: hash
+                    .as_ref()
+                    .and_then(|_| field(&f, &format!("s{i}")).parse().ok()),
+                hash,
+            }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let hashes: Vec<String> = materials.iter().filter_map(|m| m.hash.clone()).collect();
+    super::api::check_blobs(&st, &hashes)?;
     let fees = item
         .fees
         .iter()

@@ -44,3 +44,44 @@ document.addEventListener('DOMContentLoaded', function () {
     });
   });
 });
+
+// At the window: a scanned material is uploaded when chosen; its hash goes into the acceptance
+// form's hidden fields and the material is ticked as received.
+document.addEventListener('DOMContentLoaded', function () {
+  var form = document.getElementById('accept-form');
+  if (!form) {
+    return;
+  }
+  var csrf = form.querySelector('input[name=_csrf]').value;
+  form.querySelectorAll('input[type=file][data-material]').forEach(function (input) {
+    input.addEventListener('change', function () {
+      var file = input.files[0];
+      var i = input.getAttribute('data-material');
+      var note = document.getElementById('scan-' + i);
+      if (!file) {
+        return;
+      }
+      note.textContent = '正在上传……';
+      fetch('/api/approval/files?name=' + encodeURIComponent(file.name), {
+        method: 'POST',
+        headers: { 'x-csrf-token': csrf, 'content-type': 'application/octet-stream' },
+        body: file
+      }).then(function (r) {
+        return r.json().then(function (v) {
+          if (!r.ok) {
+            throw new Error(v.error ? v.error.message : '上传失败');
+          }
+          return v;
+        });
+      }).then(function (up) {
+        form.querySelector('input[name=h' + i + ']').value = up.hash;
+        form.querySelector('input[name=n' + i + ']').value = up.name;
+        form.querySelector('input[name=s' + i + ']').value = up.size;
+        form.querySelector('input[name=m' + i + ']').checked = true;
+        note.textContent = '已上传 ' + up.name;
+      }).catch(function (e) {
+        note.textContent = e.message;
+      });
+    });
+  });
+});
