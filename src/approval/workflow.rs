@@ -464,7 +464,12 @@ pub fn act(
                 cases::pause_kind_zh(kind)
             )));
         }
-        (Some(_), Action::Pause(_)) => unreachable!("an open pause refuses a second one above"),
+        (Some(_), Action::Pause(_)) => {
+            return Err(ApprovalError::IllegalTransition(format!(
+                "办件 {} 已在暂停计时中",
+                row.receipt
+            )));
+        }
         (None, Action::EndPause) => {
             return Err(ApprovalError::IllegalTransition(format!(
                 "办件 {} 没有进行中的特别程序",
