@@ -529,3 +529,145 @@ async fn one_document_goes_its_whole_route_to_the_archive_in_a_real_browser() {
     b.screenshot("office-archive-search").await;
     b.quit().await;
 }
+
+#[tokio::test]
+async fn a_case_is_accepted_at_the_window_and_completed_in_a_real_browser() {
+    let demo = Demo::start();
+    let staff = demo.staff_password();
+    let b = Driver::start().await;
+    let o = demo.office.clone();
+
+    b.sign_in(&o, "clerk", &staff).await;
+    b.click("nav a[href='/approval/cases']").await;
+    b.wait_title("行政审批 - 示例县").await;
+    b.click("a[href='/approval/accept']").await;
+    b.wait_title("窗口受理 - 示例县").await;
+    b.eval("document.querySelector('#item-pick').value = 'CN-001'; return true")
+        .await;
+    b.click("main form button[type=submit]").await;
+    b.wait_until("return !!document.querySelector('#accept-form')")
+        .await;
+    b.type_into("#accept-form input[name=applicant_name]", "浏览器测试人")
+        .await;
+    b.type_into(
+        "#accept-form input[name=applicant_id_no]",
+        "11010519491231002X",
+    )
+    .await;
+    b.type_into("#accept-form input[name=applicant_phone]", "13912345678")
+        .await;
+    // The application form is scanned at the window: uploaded when chosen, ticked by itself.
+    let scan = demo.dir.join("申请书扫描件.pdf");
+    std::fs::write(&scan, b"%PDF-1.4 scanned application form").unwrap();
+    b.type_into(
+        "#accept-form input[data-material='0']",
+        scan.to_str().unwrap(),
+    )
+    .await;
+    b.wait_until("return document.querySelector('#scan-0').innerText.startsWith('已上传')")
+        .await;
+    for m in ["m1", "m2"] {
+        b.click(&format!("#accept-form input[name={m}]")).await;
+    }
+    b.eval("document.querySelector('#accept-form input[name=f0]').value = '1'; return true")
+        .await;
+    b.click("#accept-form button[value=accept]").await;
+    b.wait_until("return document.title.startsWith('办件 ')")
+        .await;
+    let receipt = b.wait_text("#receipt").await;
+    assert!(receipt.contains("-demo-county-"), "{receipt}");
+    assert_eq!(b.wait_text("#state").await, "已受理");
+    let scan_link = b
+        .eval("return [...document.querySelectorAll('main a')].some(a => a.innerText == '申请书扫描件.pdf')")
+        .await;
+    assert_eq!(scan_link, Value::Bool(true), "the scan is on the case");
+    let url = b
+        .eval("return location.href")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The printable acceptance notice (受理通知书), A4 print stylesheet, with the receipt.
+    let notice = b
+        .eval("return document.querySelector('a.notice-link[href$=\"/notice/acceptance\"]').href")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.go(&notice).await;
+    assert_eq!(b.wait_text("#notice-title").await, "受理通知书");
+    assert_eq!(b.wait_text("#notice-receipt").await, receipt);
+    b.wait_until(
+        "return [...document.styleSheets].some(s => [...s.cssRules].some(r => r.cssText.toLowerCase().includes('size: a4')))",
+    )
+    .await;
+    b.screenshot("approval-acceptance-notice").await;
+    b.sign_out_from(&o).await;
+
+    for (user, action, state) in [
+        ("handler", "undertake", "已承办"),
+        ("reviewer", "review", "已审核"),
+        ("approver", "approve", "已批准"),
+        ("clerk", "complete", "已办结"),
+    ] {
+        b.sign_in(&o, user, &staff).await;
+        let todo = b.wait_text("#todo").await;
+        assert!(
+            todo.contains(&receipt),
+            "{user} sees it on the workbench: {todo}"
+        );
+        b.go(&url).await;
+        b.eval("const p = document.querySelector('#pick'); p.selectedIndex = 3; return true")
+            .await;
+        b.click(&format!("#actions button[value={action}]")).await;
+        b.wait_until(&format!(
+            "return document.querySelector('#state') && document.querySelector('#state').innerText == '{state}'"
+        ))
+        .await;
+        b.sign_out().await;
+    }
+    b.sign_in(&o, "clerk", &staff).await;
+    b.go(&url).await;
+    let trace = b.wait_text("#trace").await;
+    for label in ["受理", "承办", "审核", "批准", "办结"] {
+        assert!(trace.contains(label), "{label} in the trace: {trace}");
+    }
+    assert!(
+        trace.contains("同意"),
+        "the picked opinion is recorded: {trace}"
+    );
+    b.screenshot("approval-case-completed").await;
+    b.quit().await;
+}
+
+impl Driver {
+    /// Signs out from a page without the office navigation (a printable notice).
+    async fn sign_out_from(&self, office: &str) {
+        self.go(&format!("{office}/")).await;
+        self.wait_title("工作台 - 示例县").await;
+        self.sign_out().await;
+    }
+}
+
+#[tokio::test]
+async fn an_admin_attaches_a_blank_form_to_an_item_in_a_real_browser() {
+    let demo = Demo::start();
+    let b = Driver::start().await;
+    let file = demo.dir.join("申请书空白表.txt");
+    std::fs::write(&file, "食品经营许可申请书\n申请人：______\n").unwrap();
+    b.sign_in(&demo.office, "admin", ADMIN_PW).await;
+    b.go(&format!("{}/approval/items/CN-001", demo.office))
+        .await;
+    b.type_into(
+        "#item-files input[data-slot=blank][data-position='0']",
+        file.to_str().unwrap(),
+    )
+    .await;
+    b.wait_until(
+        "return [...document.querySelectorAll('#item-files a')].some(a => a.innerText == '申请书空白表.txt')",
+    )
+    .await;
+    b.screenshot("approval-item-files").await;
+    b.quit().await;
+}
