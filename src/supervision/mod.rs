@@ -5,12 +5,19 @@
 //! connection or a [`WriteTx`] and plain values; the handlers in [`api`] and [`pages`] only
 //! parse, call one of them together with the audit append, and answer.
 
+pub mod cards;
 pub mod complaints;
 pub mod error;
 pub mod evaluations;
 pub mod facts;
+pub mod lights;
+pub mod reminders;
+pub mod stats;
 
 pub use error::SupervisionError;
+
+#[cfg(test)]
+mod tests;
 
 
 use crate::auth::{Role, User};
