@@ -322,7 +322,7 @@ fn may_answer(user: &User, card: &Card) -> bool {
             .any(|g| g.role == Role::DeptHead && g.department_id == card.department_id)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CardAction {
     /// 签收: the handler or department confirms it has seen the card.

@@ -236,7 +236,7 @@ pub fn progress(
     }))
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 pub struct Filter {
     /// `open` (not closed), `closed`, or a state code; all when absent.
     pub state: Option<String>,

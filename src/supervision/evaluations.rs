@@ -319,7 +319,7 @@ pub fn get(conn: &Connection, receipt: &str) -> Result<Evaluation, SupervisionEr
         .ok_or_else(|| SupervisionError::NotFound(format!("办件 {} 的评价", super::short(receipt))))
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
 pub struct Filter {
     /// `bad` (不满意 and 非常不满意), `loop` (loop still running), or all when absent.
     pub only: Option<String>,

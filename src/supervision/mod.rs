@@ -5,14 +5,21 @@
 //! connection or a [`WriteTx`] and plain values; the handlers in [`api`] and [`pages`] only
 //! parse, call one of them together with the audit append, and answer.
 
+pub mod api;
 pub mod cards;
+pub mod charts;
 pub mod complaints;
 pub mod error;
 pub mod evaluations;
+pub mod export;
 pub mod facts;
 pub mod lights;
+pub mod pages;
 pub mod reminders;
 pub mod stats;
+pub mod trace;
+pub mod workbench;
+pub mod worker;
 
 pub use error::SupervisionError;
 
