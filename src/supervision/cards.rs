@@ -66,8 +66,8 @@ pub fn sweep(
         )
         .optional()?;
     let last_due = latest_start(cal, today, rules.yellow_days);
-    // A closed case can still be owed a card only if it closed after the last completed
-    // sweep: a card due before then would have been issued by it.
+    // A closed case can still be owed a card only if it closed on or after the day of the
+    // last completed sweep: a card due before then was issued by that sweep.
     let closed_after = swept.clone().unwrap_or_default();
     let candidates: Vec<Candidate> = {
         let mut st = tx.conn().prepare_cached(
@@ -76,7 +76,7 @@ pub fn sweep(
                       WHERE k.case_id = f.case_id AND k.colour = 'yellow')
                FROM approval_case_facts f
               WHERE f.due_on <= ?1 AND f.paused = 0
-                AND (f.closed = 0 OR f.closed_on > ?2)
+                AND (f.closed = 0 OR f.closed_on >= ?2)
                 AND NOT EXISTS (SELECT 1 FROM supervision_cards k
                                  WHERE k.case_id = f.case_id AND k.colour = 'red')",
         )?;
