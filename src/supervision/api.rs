@@ -498,7 +498,9 @@ pub struct ReportQuery {
     pub from: Option<String>,
     /// Last day (YYYY-MM-DD); default today.
     pub to: Option<String>,
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub department_id: Option<i64>,
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub item_id: Option<i64>,
     /// `json` (default), `csv` or `xlsx`.
     pub format: Option<String>,

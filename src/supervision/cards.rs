@@ -250,6 +250,7 @@ pub struct Filter {
     pub colour: Option<String>,
     /// `issued`, `acknowledged`, `resolved`, or `open` (not resolved).
     pub state: Option<String>,
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub department_id: Option<i64>,
     pub receipt: Option<String>,
     /// Cards dated on or after (YYYY-MM-DD).
