@@ -93,6 +93,7 @@ pub fn sweep(
         })?;
         rows.collect::<Result<_, _>>()?
     };
+    let mut notify = Notifier::default();
     let mut yellow_of: HashMap<String, Option<Date>> = HashMap::new();
     let mut red_of: HashMap<Date, Date> = HashMap::new();
     let today_s = today.to_string();
@@ -112,7 +113,7 @@ pub fn sweep(
                 if y > today_s || c.closed_on.as_deref().is_some_and(|cl| cl < y.as_str()) {
                     continue;
                 }
-                issue(tx, &c, "yellow", &y)?;
+                issue(tx, &mut notify, &c, "yellow", &y)?;
                 out.yellow += 1;
                 y
             }
@@ -127,7 +128,7 @@ pub fn sweep(
         if r > today_s || c.closed_on.as_deref().is_some_and(|cl| cl < r.as_str()) {
             continue;
         }
-        issue(tx, &c, "red", &r)?;
+        issue(tx, &mut notify, &c, "red", &r)?;
         out.red += 1;
     }
     out.reminders = super::reminders::auto(tx, cal, rules, today)?;
@@ -140,7 +141,57 @@ pub fn sweep(
     Ok(out)
 }
 
-fn issue(tx: &mut WriteTx, c: &Candidate, colour: &str, due_on: &str) -> Result<(), SupervisionError> {
+/// Who is told of a card by SMS: the handler, the heads and leaders of the case's department,
+/// and every supervisor; each once, if a mobile number is set for them. Looked up once per
+/// department and person in a sweep.
+#[derive(Default)]
+struct Notifier {
+    by_department: HashMap<i64, Vec<String>>,
+    by_user: HashMap<i64, Option<String>>,
+}
+
+impl Notifier {
+    fn phone(&mut self, conn: &Connection, user: i64) -> Result<Option<String>, SupervisionError> {
+        if let Some(p) = self.by_user.get(&user) {
+            return Ok(p.clone());
+        }
+        let p = crate::auth::phone(conn, user)?;
+        self.by_user.insert(user, p.clone());
+        Ok(p)
+    }
+
+    fn phones(&mut self, conn: &Connection, c: &Candidate) -> Result<Vec<String>, SupervisionError> {
+        if !self.by_department.contains_key(&c.department_id) {
+            let mut ids = crate::auth::users_with_role(conn, Role::DeptHead, Some(c.department_id))?;
+            ids.extend(crate::auth::users_with_role(conn, Role::Leader, Some(c.department_id))?);
+            ids.extend(crate::auth::users_with_role(conn, Role::Supervisor, None)?);
+            let mut phones = Vec::new();
+            for id in ids {
+                if let Some(p) = self.phone(conn, id)? {
+                    phones.push(p);
+                }
+            }
+            self.by_department.insert(c.department_id, phones);
+        }
+        let mut out = self.by_department[&c.department_id].clone();
+        if let Some(h) = c.assignee_id {
+            if let Some(p) = self.phone(conn, h)? {
+                out.push(p);
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+fn issue(
+    tx: &mut WriteTx,
+    notify: &mut Notifier,
+    c: &Candidate,
+    colour: &str,
+    due_on: &str,
+) -> Result<(), SupervisionError> {
     let now = tx.now().to_string();
     let n = tx.exec(
         "INSERT OR IGNORE INTO supervision_cards(case_id, receipt, colour, department_id, handler_id,
@@ -168,6 +219,23 @@ fn issue(tx: &mut WriteTx, c: &Candidate, colour: &str, due_on: &str) -> Result<
                 "department_id": c.department_id, "handler_id": c.assignee_id,
                 "case_due_on": c.due_on, "due_on": due_on, "issued_at": now, "state": "issued"}),
         )?;
+        let text = format!(
+            "【电子监察】办件 {} 超过承诺期限（{}），{} 已发{}，请及时办理并签收。",
+            c.receipt,
+            c.due_on,
+            due_on,
+            colour_zh(colour)
+        );
+        for phone in notify.phones(tx.conn(), c)? {
+            crate::approval::notify::enqueue(
+                tx,
+                &crate::approval::notify::Sms {
+                    phone,
+                    text: text.clone(),
+                    reference: c.receipt.clone(),
+                },
+            )?;
+        }
     }
     Ok(())
 }
