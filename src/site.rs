@@ -883,7 +883,10 @@ backup_dir = "/srv/backup/govbox"
             ("yellow_days = 0", "supervision.yellow_days"),
             ("red_after_days = 31", "supervision.red_after_days"),
             ("warn_days = 99", "supervision.warn_days"),
-            ("sweep_interval_seconds = 1", "supervision.sweep_interval_seconds"),
+            (
+                "sweep_interval_seconds = 1",
+                "supervision.sweep_interval_seconds",
+            ),
             ("colour = 1", "supervision.colour"),
         ] {
             let e = parse(&format!("{GOOD}\n[supervision]\n{line}\n")).unwrap_err();

@@ -619,7 +619,10 @@ async fn a_supervisor_filters_cases_by_light_and_opens_a_trace_in_a_real_browser
     for r in rows {
         let r = r.as_str().unwrap();
         assert!(r.starts_with("row-red|"), "{r}");
-        assert!(r.contains("建设用地规划许可") || r.contains("不动产登记联办"), "{r}");
+        assert!(
+            r.contains("建设用地规划许可") || r.contains("不动产登记联办"),
+            "{r}"
+        );
     }
 
     // A case's trace is a picture: one node per step, the last one where it stands now.

@@ -44,7 +44,11 @@ struct Seed {
 
 fn seed(db: &Path) -> Seed {
     let c = Connection::open(db).unwrap();
-    let dept = id_of(&c, "SELECT id FROM departments WHERE name = ?1", "县市场监督管理局");
+    let dept = id_of(
+        &c,
+        "SELECT id FROM departments WHERE name = ?1",
+        "县市场监督管理局",
+    );
     let clerk = id_of(&c, "SELECT id FROM users WHERE username = ?1", "clerk");
     let handler = id_of(&c, "SELECT id FROM users WHERE username = ?1", "handler");
     let item = fx::item(
@@ -109,7 +113,10 @@ fn start_and_wait_for_sweep(dir: &Path) -> Demo {
     let demo = Demo::start_in(dir);
     let t = Instant::now();
     while swept_at(&db) == before {
-        assert!(t.elapsed() < Duration::from_secs(20), "no sweep after start");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no sweep after start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     demo
@@ -233,7 +240,9 @@ fn same_cell(csv: &str, x: &Data) -> bool {
 }
 
 fn csv_rows(body: &str) -> Vec<Vec<String>> {
-    let body = body.strip_prefix('\u{feff}').expect("CSV starts with a BOM");
+    let body = body
+        .strip_prefix('\u{feff}')
+        .expect("CSV starts with a BOM");
     body.split("\r\n")
         .filter(|l| !l.is_empty())
         .map(|l| l.split(',').map(str::to_string).collect())
@@ -289,7 +298,10 @@ async fn complaints_evaluations_and_reports_over_http() {
     );
     let path = format!("/api/supervision/complaints/{}", sub.number);
     let r = handler
-        .post(&path, serde_json::json!({"action": "reply", "text": "已整改"}))
+        .post(
+            &path,
+            serde_json::json!({"action": "reply", "text": "已整改"}),
+        )
         .await;
     assert_eq!(r.status(), 403);
     let r = sup
@@ -306,9 +318,7 @@ async fn complaints_evaluations_and_reports_over_http() {
         )
         .await;
     assert_eq!(r.status(), 200);
-    let r = sup
-        .post(&path, serde_json::json!({"action": "zap"}))
-        .await;
+    let r = sup.post(&path, serde_json::json!({"action": "zap"})).await;
     assert_eq!(r.status(), 400);
     let v: serde_json::Value = r.json().await.unwrap();
     assert!(v["error"]["message"].as_str().unwrap().contains("操作"));
@@ -343,7 +353,10 @@ async fn complaints_evaluations_and_reports_over_http() {
         .await;
     assert_eq!(error_code(r).await, "out_of_order");
     let r = sup
-        .post(steps, serde_json::json!({"action": "contact", "note": "已电话回访"}))
+        .post(
+            steps,
+            serde_json::json!({"action": "contact", "note": "已电话回访"}),
+        )
         .await;
     assert_eq!(r.status(), 200);
     let e: serde_json::Value = r.json().await.unwrap();
@@ -365,7 +378,12 @@ async fn complaints_evaluations_and_reports_over_http() {
     assert!(home.contains("催办：请今天办结"), "{home}");
 
     // The case view and its trace picture.
-    let page = sup.get("/supervision/cases/SJ-H2").await.text().await.unwrap();
+    let page = sup
+        .get("/supervision/cases/SJ-H2")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("<svg") && page.contains("人工催办"), "{page}");
     assert_eq!(handler.get("/supervision").await.status(), 403);
 
@@ -375,7 +393,14 @@ async fn complaints_evaluations_and_reports_over_http() {
         today.first_of_month().min(due.yesterday().unwrap()),
         s.item
     );
-    for report in ["handling", "workload", "completion", "monthly", "feedback", "staff"] {
+    for report in [
+        "handling",
+        "workload",
+        "completion",
+        "monthly",
+        "feedback",
+        "staff",
+    ] {
         let csv = sup
             .get(&format!("/api/supervision/reports/{report}?{q}&format=csv"))
             .await;
@@ -386,7 +411,9 @@ async fn complaints_evaluations_and_reports_over_http() {
             .starts_with("text/csv"));
         let csv = csv_rows(&csv.text().await.unwrap());
         let xlsx = sup
-            .get(&format!("/api/supervision/reports/{report}?{q}&format=xlsx"))
+            .get(&format!(
+                "/api/supervision/reports/{report}?{q}&format=xlsx"
+            ))
             .await;
         assert_eq!(xlsx.status(), 200);
         let bytes = xlsx.bytes().await.unwrap();
@@ -487,4 +514,3 @@ async fn the_demo_cases_of_approval_are_supervised_with_their_trace() {
         );
     }
 }
-

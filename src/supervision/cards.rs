@@ -160,10 +160,19 @@ impl Notifier {
         Ok(p)
     }
 
-    fn phones(&mut self, conn: &Connection, c: &Candidate) -> Result<Vec<String>, SupervisionError> {
+    fn phones(
+        &mut self,
+        conn: &Connection,
+        c: &Candidate,
+    ) -> Result<Vec<String>, SupervisionError> {
         if !self.by_department.contains_key(&c.department_id) {
-            let mut ids = crate::auth::users_with_role(conn, Role::DeptHead, Some(c.department_id))?;
-            ids.extend(crate::auth::users_with_role(conn, Role::Leader, Some(c.department_id))?);
+            let mut ids =
+                crate::auth::users_with_role(conn, Role::DeptHead, Some(c.department_id))?;
+            ids.extend(crate::auth::users_with_role(
+                conn,
+                Role::Leader,
+                Some(c.department_id),
+            )?);
             ids.extend(crate::auth::users_with_role(conn, Role::Supervisor, None)?);
             let mut phones = Vec::new();
             for id in ids {
@@ -359,14 +368,27 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Card>, SupervisionError
     if let Some(d) = f.department_id {
         add(&mut sql, " AND department_id = ?#", d.into());
     }
-    if let Some(r) = f.receipt.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+    if let Some(r) = f
+        .receipt
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
         add(&mut sql, " AND receipt = ?#", r.to_string().into());
     }
     if let Some(d) = f.from.as_deref().filter(|d| !d.trim().is_empty()) {
-        add(&mut sql, " AND due_on >= ?#", super::date("from", d)?.to_string().into());
+        add(
+            &mut sql,
+            " AND due_on >= ?#",
+            super::date("from", d)?.to_string().into(),
+        );
     }
     if let Some(d) = f.to.as_deref().filter(|d| !d.trim().is_empty()) {
-        add(&mut sql, " AND due_on <= ?#", super::date("to", d)?.to_string().into());
+        add(
+            &mut sql,
+            " AND due_on <= ?#",
+            super::date("to", d)?.to_string().into(),
+        );
     }
     sql.push_str(" ORDER BY state = 'resolved', due_on DESC, id DESC LIMIT 1000");
     let mut st = conn.prepare(&sql)?;

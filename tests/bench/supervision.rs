@@ -182,7 +182,9 @@ fn feedback_rows(db: &std::path::Path, depts: &[i64], users: &[i64]) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     for n in 0..20_000 {
         let d = depts[n % depts.len()];
-        let day = FIRST.checked_add(jiff::Span::new().days(rng.gen_range(0..690))).unwrap();
+        let day = FIRST
+            .checked_add(jiff::Span::new().days(rng.gen_range(0..690)))
+            .unwrap();
         tx.execute(
             "INSERT INTO supervision_complaints(number, code_hash, category, target, name, phone,
                  body, department_id, state, substantiated, subject_id, submitted_at, submitted_on)
@@ -238,8 +240,6 @@ const CLOSED: &str = "state IN ('completed', 'not_accepted', 'denied', 'withdraw
 
 /// The hand-written GROUP BY of each report over the base tables, and how many leading
 /// columns of the report (after its name) it is compared with.
-
-
 fn hand_written(report: Report) -> (String, usize) {
     let w = "accepted_on >= ?1 AND accepted_on <= ?2";
     match report {
@@ -367,8 +367,16 @@ fn main() {
         } else {
             expected.iter().map(|r| r[..cols].to_vec()).collect()
         };
-        let got: Vec<Vec<i64>> = got.iter().map(|r| r[..expected[0].len()].to_vec()).collect();
-        assert_eq!(got, expected, "{} differs from the hand-written SQL", report.title());
+        let got: Vec<Vec<i64>> = got
+            .iter()
+            .map(|r| r[..expected[0].len()].to_vec())
+            .collect();
+        assert_eq!(
+            got,
+            expected,
+            "{} differs from the hand-written SQL",
+            report.title()
+        );
         println!(
             "{:<24}{:>8.3}{:>13.3}{:>10.2}",
             report.code(),
