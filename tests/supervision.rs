@@ -485,6 +485,23 @@ async fn the_demo_cases_of_approval_are_supervised_with_their_trace() {
     assert!(labels[0].contains("受理"), "{labels:?}");
     assert_eq!(d["trace"][0]["who"], "王窗口");
     assert!(labels.contains(&"承诺办结期限"), "{labels:?}");
+    // The demo's own complaint and bad evaluation wait for the supervisor.
+    let complaints: serde_json::Value = sup
+        .get("/api/supervision/complaints?state=open")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(complaints.as_array().unwrap().len(), 1, "{complaints}");
+    let loops: serde_json::Value = sup
+        .get("/api/supervision/evaluations?only=loop")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(loops[0]["loop_state"], "contacted", "{loops}");
+    let home = sup.get("/").await.text().await.unwrap();
+    assert!(home.contains("未办结的投诉 1 件"), "{home}");
     // The overdue demo case got its yellow card at start-up.
     let cards: serde_json::Value = sup
         .get("/api/supervision/cards")

@@ -9,6 +9,7 @@ pub mod api;
 pub mod cards;
 pub mod charts;
 pub mod complaints;
+pub mod demo;
 pub mod error;
 pub mod evaluations;
 pub mod export;
