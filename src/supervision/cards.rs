@@ -403,6 +403,16 @@ pub fn get(conn: &Connection, id: i64) -> Result<Card, SupervisionError> {
         .ok_or_else(|| SupervisionError::NotFound(format!("监察牌 {id}")))
 }
 
+/// The cards `user` may see: all for supervision's viewers, otherwise the ones they answer for
+/// (their own cases, or their department's as its head).
+pub fn visible(conn: &Connection, user: &User, f: &Filter) -> Result<Vec<Card>, SupervisionError> {
+    let all = list(conn, f)?;
+    if user.has_any(super::VIEWERS) {
+        return Ok(all);
+    }
+    Ok(all.into_iter().filter(|k| may_answer(user, k)).collect())
+}
+
 /// The handler, a head of the case's department, or a supervisor may act on a card.
 fn may_answer(user: &User, card: &Card) -> bool {
     user.has_any(super::SUPERVISORS)

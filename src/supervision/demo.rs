@@ -12,9 +12,8 @@ pub fn seed(tx: &mut WriteTx) -> Result<(), SupervisionError> {
         use rusqlite::OptionalExtension;
         Ok(tx.conn().query_row(sql, [], |r| r.get(0)).optional()?)
     };
-    let open = first(
-        "SELECT receipt FROM approval_case_facts WHERE closed = 0 ORDER BY due_on LIMIT 1",
-    )?;
+    let open =
+        first("SELECT receipt FROM approval_case_facts WHERE closed = 0 ORDER BY due_on LIMIT 1")?;
     let done = first(
         "SELECT receipt FROM approval_case_facts WHERE state = 'completed' ORDER BY case_id LIMIT 1",
     )?;

@@ -387,6 +387,17 @@ fn card_states_advice_letter_and_feedback() {
         .read_blocking(|c| cards::list(c, &cards::Filter::default()))
         .unwrap()[0]
         .id;
+    let seen_by = |who: &User| {
+        let who = who.clone();
+        s.store
+            .read_blocking(move |c| cards::visible(c, &who, &cards::Filter::default()))
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        (seen_by(&s.handler_a), seen_by(&s.head_a), seen_by(&s.clerk)),
+        (1, 1, 0)
+    );
     let act = |who: &User, a: CardAction, text: &str| {
         let (who, text) = (who.clone(), text.to_string());
         s.store
