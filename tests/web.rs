@@ -398,8 +398,8 @@ async fn demo_reuses_its_data_dir() {
     };
     assert_eq!(
         users.len(),
-        12,
-        "admin plus one user per other role, not seeded twice"
+        13,
+        "admin, one user per other role and approval's land_handler, not seeded twice"
     );
 }
 
