@@ -35,6 +35,7 @@ fn env() -> &'static Environment<'static> {
         for (name, source) in TEMPLATES
             .iter()
             .chain(crate::office::pages::TEMPLATES)
+            .chain(crate::supervision::pages::TEMPLATES)
             .chain(crate::approval::pages::TEMPLATES)
         {
             env.add_template(name, source)
