@@ -577,6 +577,44 @@ fn drills_restore_the_newest_backup_and_are_recorded() {
     assert!(text(&list).contains("最近一次恢复演练"), "{}", text(&list));
 }
 
+/// The weekly drill and the hourly backup are separate timers and may overlap: the backup's
+/// clean-up of crashed runs must leave a running drill's (or verify's) scratch directory alone,
+/// and still remove one nobody holds any more.
+#[test]
+fn a_backup_removes_only_the_scratch_of_drills_that_are_no_longer_running() {
+    let site = Site::new("overlap-county", false);
+    backup::create(&site.cfg, None).unwrap();
+    let backups = site.dir.path().join("backups");
+    let hold = |arg| {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(backups.join(".govbox-scratch.lock"))
+            .unwrap();
+        nix::fcntl::Flock::lock(f, arg).unwrap()
+    };
+    // What a drill has while it extracts: the shared lock and its half-filled directory.
+    let running = hold(nix::fcntl::FlockArg::LockShared);
+    let scratch = backups.join(".govbox-drill-inprogress");
+    std::fs::create_dir(&scratch).unwrap();
+    std::fs::write(scratch.join("govbox.db"), b"half written").unwrap();
+    backup::create(&site.cfg, None).unwrap();
+    assert!(
+        scratch.join("govbox.db").exists(),
+        "a running drill lost its files"
+    );
+    // The drill dies by kill -9: its lock goes with it, its directory stays behind.
+    drop(running);
+    let out = govbox(&["backup", "create", "--config", &site.config()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!scratch.exists(), "a dead drill's scratch was left behind");
+    assert_eq!(site.archives().len(), 3);
+    // Cleaning up never keeps a drill from starting afterwards.
+    let drill = govbox(&["backup", "drill", "--config", &site.config()]);
+    assert!(drill.status.success(), "{}", text(&drill));
+}
+
 #[test]
 fn scheduled_runs_skip_until_the_interval_has_passed() {
     let site = Site::new("timer-county", false);

@@ -21,6 +21,8 @@ use crate::store::{self, DataDirLock, StoreError};
 
 const PREFIX: &str = "govbox-";
 const SUFFIX: &str = ".tar.zst";
+/// The lock verify and drill hold while they use a scratch directory in a backup directory.
+const SCRATCH_LOCK: &str = ".govbox-scratch.lock";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -230,9 +232,11 @@ pub fn health(site: &SiteConfig) -> (Option<i64>, Option<Drill>) {
 
 /// Checks every member and the snapshot; nothing is written outside a temporary directory.
 pub fn verify(archive: &Path) -> Result<Manifest, BackupError> {
+    let parent = archive.parent().unwrap_or(Path::new("."));
+    let _in_use = scratch_lock(parent, nix::fcntl::FlockArg::LockShared);
     let scratch = tempfile::Builder::new()
         .prefix(".govbox-verify-")
-        .tempdir_in(archive.parent().unwrap_or(Path::new(".")))
+        .tempdir_in(parent)
         .or_else(|_| tempfile::tempdir())
         .map_err(|e| BackupError::io(archive, e))?;
     archive::extract_verified(archive, scratch.path())
@@ -432,6 +436,7 @@ pub fn drill(site: &SiteConfig) -> Result<Drill, BackupError> {
         })?;
     let start = Instant::now();
     let result = (|| -> Result<(), BackupError> {
+        let _in_use = scratch_lock(&dir, nix::fcntl::FlockArg::LockShared);
         let scratch = tempfile::Builder::new()
             .prefix(".govbox-drill-")
             .tempdir_in(&dir)
@@ -612,21 +617,39 @@ fn backup_lock(dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, BackupErr
 }
 
 /// Removes what a crashed backup left: partial archives and staging directories. Safe because
-/// the caller holds the directory's backup lock.
+/// the caller holds the directory's backup lock. Scratch directories of verify and drill (which
+/// do not take that lock) go only while none is running: a drill reading into its directory
+/// must not fail because the hourly backup started.
 fn clean_leftovers(dir: &Path) {
+    // Held until the loop is done, so no drill starts into a directory about to be removed.
+    let idle = scratch_lock(dir, nix::fcntl::FlockArg::LockExclusiveNonblock);
+    let scratch_idle = idle.is_some();
     if let Ok(read) = std::fs::read_dir(dir) {
         for e in read.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') && (name.ends_with(".partial") || name.ends_with(".tmp")) {
                 let _ = std::fs::remove_file(e.path());
             } else if name.starts_with(".govbox-staging-")
-                || name.starts_with(".govbox-verify-")
-                || name.starts_with(".govbox-drill-")
+                || (scratch_idle
+                    && (name.starts_with(".govbox-verify-") || name.starts_with(".govbox-drill-")))
             {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }
     }
+}
+
+/// Held shared by verify and drill from before their scratch directory exists until it is
+/// gone; `create` takes it exclusively to clean up. None when `dir` is not writable, in which
+/// case no scratch directory is made there either.
+fn scratch_lock(dir: &Path, arg: nix::fcntl::FlockArg) -> Option<nix::fcntl::Flock<std::fs::File>> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(SCRATCH_LOCK))
+        .ok()?;
+    nix::fcntl::Flock::lock(f, arg).ok()
 }
 
 /// The highest seq this site has handed out: from its current database, if there is one.
