@@ -131,15 +131,23 @@ fn machine_interfaces() -> Option<Vec<String>> {
 }
 
 fn apply(site: &SiteConfig, file: &Path, state: &State, within: u64) -> Result<(), FirewallError> {
-    if let Some(p) = state.pending()? {
-        if p.deadline > nft::now() {
+    let expired = match state.pending()? {
+        Some(p) if p.deadline > nft::now() => {
             return Err(FirewallError::Refused(format!(
                 "上一次 apply 还在等待确认（{} 秒后自动恢复）：先运行 govbox firewall confirm 或 govbox firewall rollback",
                 p.deadline - nft::now()
             )));
         }
-    }
+        Some(_) => true,
+        None => false,
+    };
     let ruleset = checked(site, file)?;
+    if expired {
+        // The last apply ran out unconfirmed and nothing reverted it (its reverter was killed):
+        // undo it first, or the way back saved below would be that unconfirmed ruleset.
+        revert(state)?;
+        println!("上一次 apply 超时未确认，已先恢复它之前的规则");
+    }
     // The way back and the deadline are on disk before anything changes, so a crash at any
     // point from here leaves enough for the reverter or the boot unit to restore.
     state.write("saved.nft", nft::restore_script()?.as_bytes())?;
