@@ -153,23 +153,22 @@ fn restore_round_trip_keeps_seq_above_everything_handed_out() {
 fn a_served_site_is_backed_up_and_restores_only_when_stopped() {
     let temp = tempfile::tempdir().unwrap();
     let mut demo = Demo::start_in(temp.path());
+    // The demo's site file names DIR/backups, so backup commands work on it as they are.
     let cfg = demo.config_str();
-    let site = std::fs::read_to_string(&cfg).unwrap().replace(
-        "[storage]\n",
-        &format!(
-            "[storage]\nbackup_dir = \"{}\"\n",
-            temp.path().join("bk").display()
-        ),
-    );
-    std::fs::write(&cfg, site).unwrap();
     let out = govbox(&["backup", "create", "--config", &cfg]);
     assert!(out.status.success(), "{}", text(&out));
-    let archive = std::fs::read_dir(temp.path().join("bk"))
+    let archive = std::fs::read_dir(temp.path().join("backups"))
         .unwrap()
         .flatten()
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with(".tar.zst"))
         .unwrap();
+    let list = govbox(&["backup", "list", "--config", &cfg]);
+    assert!(
+        text(&list).contains(archive.to_str().unwrap()) && text(&list).contains("已校验"),
+        "{}",
+        text(&list)
+    );
     let busy = govbox(&[
         "backup",
         "restore",
