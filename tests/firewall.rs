@@ -405,6 +405,12 @@ fn an_apply_after_an_unreverted_timeout_falls_back_to_the_last_confirmed_ruleset
     .unwrap();
     std::thread::sleep(Duration::from_secs(1));
     assert!(lab.reaches("down", OFFICE), "nothing reverted the change");
+    let status = lab.govbox(&["firewall", "status"]);
+    assert!(
+        text(&status).contains("已超时但没有恢复"),
+        "status says nothing will revert it: {}",
+        text(&status)
+    );
 
     let again = lab.govbox(&["firewall", "apply", "--confirm-within", "10"]);
     assert!(again.status.success(), "{}", text(&again));

@@ -277,11 +277,15 @@ fn status(site: &SiteConfig, file: &Path, state: &State) -> Result<(), FirewallE
     } else {
         println!("与站点配置: 一致");
     }
-    if let Some(p) = state.pending()? {
-        println!(
+    match state.pending()? {
+        Some(p) if p.deadline > nft::now() => println!(
             "等待确认: 是，{} 秒后自动恢复（govbox firewall confirm 确认）",
-            p.deadline.saturating_sub(nft::now())
-        );
+            p.deadline - nft::now()
+        ),
+        Some(_) => println!(
+            "等待确认: 已超时但没有恢复（自动恢复进程已不在）：运行 govbox firewall rollback 恢复应用前的规则"
+        ),
+        None => {}
     }
     if drift || applied_list.as_deref() != loaded.as_deref() {
         return Err(FirewallError::Refused("防火墙状态与站点配置不一致".into()));
