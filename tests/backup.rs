@@ -615,6 +615,28 @@ fn a_backup_removes_only_the_scratch_of_drills_that_are_no_longer_running() {
 }
 
 #[test]
+fn list_says_when_there_is_nothing_to_list_and_why() {
+    let site = Site::new("empty-county", false);
+    let empty = govbox(&["backup", "list", "--config", &site.config()]);
+    assert!(empty.status.success(), "{}", text(&empty));
+    assert!(text(&empty).contains("还没有备份"), "{}", text(&empty));
+    let text_of = std::fs::read_to_string(site.config()).unwrap();
+    let without: String = text_of
+        .lines()
+        .filter(|l| !l.starts_with("backup_dir"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(site.config(), without).unwrap();
+    let nowhere = govbox(&["backup", "list", "--config", &site.config()]);
+    assert!(nowhere.status.success(), "{}", text(&nowhere));
+    assert!(
+        text(&nowhere).contains("storage.backup_dir") && text(&nowhere).contains("修正"),
+        "{}",
+        text(&nowhere)
+    );
+}
+
+#[test]
 fn scheduled_runs_skip_until_the_interval_has_passed() {
     let site = Site::new("timer-county", false);
     let first = govbox(&["backup", "create", "--if-due", "--config", &site.config()]);
