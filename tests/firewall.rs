@@ -427,6 +427,36 @@ fn an_apply_after_an_unreverted_timeout_falls_back_to_the_last_confirmed_ruleset
     assert!(!lab.reaches("down", OFFICE) && lab.reaches("down", REPLICATION));
 }
 
+/// A `confirm` that has read the pending apply just before the deadline holds the state lock
+/// while it finishes; the reverter must wait for it instead of restoring the old rules under it
+/// (which left "confirmed" rules that were not loaded). Here the test holds the lock past the
+/// deadline in the confirm's place.
+#[test]
+fn the_reverter_waits_for_a_confirm_in_progress_at_the_deadline() {
+    let lab = Lab::new();
+    let apply = lab.govbox(&["firewall", "apply", "--confirm-within", "10"]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lab.state().join("state.lock"))
+        .unwrap();
+    let held = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    std::thread::sleep(Duration::from_secs(12));
+    assert!(
+        !lab.reaches("ext", OFFICE),
+        "reverted while a confirm held the state"
+    );
+    drop(held);
+    let pending = lab.state().join("pending.json");
+    lab.wait_until("the revert after the lock", Duration::from_secs(10), || {
+        !pending.exists() && lab.reaches("ext", OFFICE)
+    });
+    let late = lab.govbox(&["firewall", "confirm"]);
+    assert_eq!(late.status.code(), Some(2), "{}", text(&late));
+}
+
 #[test]
 fn golden_rulesets_load_in_nft() {
     for tier in ["township", "county", "province"] {

@@ -91,6 +91,7 @@ pub fn run(cmd: FirewallCmd, site: &SiteConfig, file: &Path) -> Result<(), Firew
         FirewallCmd::Apply { confirm_within } => apply(site, file, &state, confirm_within),
         FirewallCmd::Confirm => confirm(&state),
         FirewallCmd::Rollback => {
+            let _held = state.lock()?;
             let saved = state.read("saved.nft")?.ok_or_else(|| {
                 FirewallError::Refused(
                     "没有可恢复的规则：还没有运行过 govbox firewall apply".into(),
@@ -131,6 +132,7 @@ fn machine_interfaces() -> Option<Vec<String>> {
 }
 
 fn apply(site: &SiteConfig, file: &Path, state: &State, within: u64) -> Result<(), FirewallError> {
+    let _held = state.lock()?;
     let expired = match state.pending()? {
         Some(p) if p.deadline > nft::now() => {
             return Err(FirewallError::Refused(format!(
@@ -203,14 +205,17 @@ fn spawn_reverter(dir: &Path, token: &str) -> Result<(), FirewallError> {
 pub fn watch(state_dir: &Path, token: &str) -> Result<(), FirewallError> {
     let state = &State::new(state_dir);
     loop {
-        let Some(p) = state.pending()? else {
-            return Ok(());
-        };
-        if p.token != token {
-            return Ok(());
-        }
-        if nft::now() >= p.deadline {
-            return revert(state);
+        {
+            let _held = state.lock()?;
+            let Some(p) = state.pending()? else {
+                return Ok(());
+            };
+            if p.token != token {
+                return Ok(());
+            }
+            if nft::now() >= p.deadline {
+                return revert(state);
+            }
         }
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -227,6 +232,7 @@ fn revert(state: &State) -> Result<(), FirewallError> {
 }
 
 fn confirm(state: &State) -> Result<(), FirewallError> {
+    let _held = state.lock()?;
     let Some(p) = state.pending()? else {
         return Err(FirewallError::Refused("没有等待确认的防火墙变更".into()));
     };
@@ -244,6 +250,7 @@ fn confirm(state: &State) -> Result<(), FirewallError> {
 }
 
 fn boot(state: &State) -> Result<(), FirewallError> {
+    let _held = state.lock()?;
     if state.pending()?.is_some() {
         revert(state)?;
         println!("上次 apply 未确认：已加载应用前的规则");
