@@ -548,6 +548,7 @@ fn backup_cmd(site: &SiteConfig, cmd: BackupCmd) -> Result<(), Failure> {
                 );
                 return Ok(());
             }
+            backup::run_in_background();
             let c = backup::create(site, to.as_deref())?;
             println!(
                 "备份完成: {}（变更序号 {}，已校验）",
