@@ -205,11 +205,13 @@ fn main() {
     println!("backup (snapshot, zstd, SHA-256, verify): {ours:.0} MB/s = {:.2}x cp ({cp:.0} MB/s), {:.2}x sqlite3 .backup ({sqlite:.0} MB/s; goal >= 0.5x), {:.2}x the shell pipeline ({pipeline:.0} MB/s; goal >= 1.5x)", ours / cp, ours / sqlite, ours / pipeline);
     println!("restore (verify, extract, fsync, swap): {restore:.0} MB/s = {:.2}x cp ({restore_cp:.0} MB/s)", restore / restore_cp);
     let quiet = office_p99(&site, None, 5.0);
+    // In its own session, as the timer's service is on the appliance: with autogroup
+    // scheduling a backup in the bench's session would be charged to the office's share.
     let busy = office_p99(
         &site,
         Some(&|| {
-            let st = Command::new(govbox)
-                .args(["backup", "create", "--config", &cfg])
+            let st = Command::new("setsid")
+                .args(["--wait", govbox, "backup", "create", "--config", &cfg])
                 .output()
                 .unwrap();
             assert!(st.status.success());
