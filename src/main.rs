@@ -563,6 +563,7 @@ fn backup_cmd(site: &SiteConfig, cmd: BackupCmd) -> Result<(), Failure> {
                 );
                 return Ok(());
             }
+            backup::run_in_background();
             let c = backup::create(site, to.as_deref())?;
             println!(
                 "备份完成: {}（变更序号 {}，已校验）",
@@ -574,7 +575,18 @@ fn backup_cmd(site: &SiteConfig, cmd: BackupCmd) -> Result<(), Failure> {
             }
         }
         BackupCmd::List => {
-            for e in backup::list(site)? {
+            let entries = backup::list(site)?;
+            match &site.storage.backup_dir {
+                None => println!(
+                    "本站点没有配置 storage.backup_dir，定时备份和恢复演练无处可用。修正: 在 [storage] 中写 backup_dir = \"/srv/backup/govbox\"（第二块磁盘）"
+                ),
+                Some(dir) if entries.is_empty() => println!(
+                    "{} 中还没有备份（govbox backup create）",
+                    dir.display()
+                ),
+                Some(_) => {}
+            }
+            for e in entries {
                 let verified = match &e.verified {
                     Some(v) if v.ok => format!("已校验 {}", govbox::clock::show(&v.at)),
                     Some(v) => format!("校验失败 {}", govbox::clock::show(&v.at)),

@@ -153,23 +153,22 @@ fn restore_round_trip_keeps_seq_above_everything_handed_out() {
 fn a_served_site_is_backed_up_and_restores_only_when_stopped() {
     let temp = tempfile::tempdir().unwrap();
     let mut demo = Demo::start_in(temp.path());
+    // The demo's site file names DIR/backups, so backup commands work on it as they are.
     let cfg = demo.config_str();
-    let site = std::fs::read_to_string(&cfg).unwrap().replace(
-        "[storage]\n",
-        &format!(
-            "[storage]\nbackup_dir = \"{}\"\n",
-            temp.path().join("bk").display()
-        ),
-    );
-    std::fs::write(&cfg, site).unwrap();
     let out = govbox(&["backup", "create", "--config", &cfg]);
     assert!(out.status.success(), "{}", text(&out));
-    let archive = std::fs::read_dir(temp.path().join("bk"))
+    let archive = std::fs::read_dir(temp.path().join("backups"))
         .unwrap()
         .flatten()
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with(".tar.zst"))
         .unwrap();
+    let list = govbox(&["backup", "list", "--config", &cfg]);
+    assert!(
+        text(&list).contains(archive.to_str().unwrap()) && text(&list).contains("已校验"),
+        "{}",
+        text(&list)
+    );
     let busy = govbox(&[
         "backup",
         "restore",
@@ -575,6 +574,66 @@ fn drills_restore_the_newest_backup_and_are_recorded() {
     assert!(d.ok && d.seconds >= 0.0);
     let list = govbox(&["backup", "list", "--config", &site.config()]);
     assert!(text(&list).contains("最近一次恢复演练"), "{}", text(&list));
+}
+
+/// The weekly drill and the hourly backup are separate timers and may overlap: the backup's
+/// clean-up of crashed runs must leave a running drill's (or verify's) scratch directory alone,
+/// and still remove one nobody holds any more.
+#[test]
+fn a_backup_removes_only_the_scratch_of_drills_that_are_no_longer_running() {
+    let site = Site::new("overlap-county", false);
+    backup::create(&site.cfg, None).unwrap();
+    let backups = site.dir.path().join("backups");
+    let hold = |arg| {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(backups.join(".govbox-scratch.lock"))
+            .unwrap();
+        nix::fcntl::Flock::lock(f, arg).unwrap()
+    };
+    // What a drill has while it extracts: the shared lock and its half-filled directory.
+    let running = hold(nix::fcntl::FlockArg::LockShared);
+    let scratch = backups.join(".govbox-drill-inprogress");
+    std::fs::create_dir(&scratch).unwrap();
+    std::fs::write(scratch.join("govbox.db"), b"half written").unwrap();
+    backup::create(&site.cfg, None).unwrap();
+    assert!(
+        scratch.join("govbox.db").exists(),
+        "a running drill lost its files"
+    );
+    // The drill dies by kill -9: its lock goes with it, its directory stays behind.
+    drop(running);
+    let out = govbox(&["backup", "create", "--config", &site.config()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!scratch.exists(), "a dead drill's scratch was left behind");
+    assert_eq!(site.archives().len(), 3);
+    // Cleaning up never keeps a drill from starting afterwards.
+    let drill = govbox(&["backup", "drill", "--config", &site.config()]);
+    assert!(drill.status.success(), "{}", text(&drill));
+}
+
+#[test]
+fn list_says_when_there_is_nothing_to_list_and_why() {
+    let site = Site::new("empty-county", false);
+    let empty = govbox(&["backup", "list", "--config", &site.config()]);
+    assert!(empty.status.success(), "{}", text(&empty));
+    assert!(text(&empty).contains("还没有备份"), "{}", text(&empty));
+    let text_of = std::fs::read_to_string(site.config()).unwrap();
+    let without: String = text_of
+        .lines()
+        .filter(|l| !l.starts_with("backup_dir"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(site.config(), without).unwrap();
+    let nowhere = govbox(&["backup", "list", "--config", &site.config()]);
+    assert!(nowhere.status.success(), "{}", text(&nowhere));
+    assert!(
+        text(&nowhere).contains("storage.backup_dir") && text(&nowhere).contains("修正"),
+        "{}",
+        text(&nowhere)
+    );
 }
 
 #[test]

@@ -374,6 +374,89 @@ fn rollback_restores_the_previous_ruleset_and_boot_undoes_an_unconfirmed_apply()
     assert!(!lab.reaches("down", OFFICE) && lab.reaches("down", REPLICATION));
 }
 
+/// An apply whose reverter died (OOM, a stray kill) stays loaded past its deadline. The next
+/// apply must save the last good ruleset as its way back, not that unconfirmed one, or an
+/// unconfirmed second try "reverts" to a ruleset nobody ever confirmed.
+#[test]
+fn an_apply_after_an_unreverted_timeout_falls_back_to_the_last_confirmed_ruleset() {
+    let lab = Lab::new();
+    assert!(lab
+        .govbox(&["firewall", "apply", "--confirm-within", "60"])
+        .status
+        .success());
+    assert!(lab.govbox(&["firewall", "confirm"]).status.success());
+    let confirmed = lab.nft(&["list", "table", "inet", "govbox"]);
+
+    let wider = std::fs::read_to_string(lab.config()).unwrap().replace(
+        "services = [\"replication\"]",
+        "services = [\"replication\", \"office\"]",
+    );
+    std::fs::write(lab.config(), wider).unwrap();
+    assert!(lab
+        .govbox(&["firewall", "apply", "--confirm-within", "60"])
+        .status
+        .success());
+    // The deadline passes with nobody left to revert: a pending record naming another apply
+    // makes the running reverter stand down, as if it had been killed.
+    std::fs::write(
+        lab.state().join("pending.json"),
+        r#"{"deadline": 1, "token": "gone"}"#,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(lab.reaches("down", OFFICE), "nothing reverted the change");
+    let status = lab.govbox(&["firewall", "status"]);
+    assert!(
+        text(&status).contains("已超时但没有恢复"),
+        "status says nothing will revert it: {}",
+        text(&status)
+    );
+
+    let again = lab.govbox(&["firewall", "apply", "--confirm-within", "10"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("超时未确认"), "{}", text(&again));
+    let pending = lab.state().join("pending.json");
+    lab.wait_until("the automatic revert", Duration::from_secs(20), || {
+        !pending.exists()
+    });
+    assert_eq!(
+        lab.nft(&["list", "table", "inet", "govbox"]),
+        confirmed,
+        "back to the confirmed ruleset"
+    );
+    assert!(!lab.reaches("down", OFFICE) && lab.reaches("down", REPLICATION));
+}
+
+/// A `confirm` that has read the pending apply just before the deadline holds the state lock
+/// while it finishes; the reverter must wait for it instead of restoring the old rules under it
+/// (which left "confirmed" rules that were not loaded). Here the test holds the lock past the
+/// deadline in the confirm's place.
+#[test]
+fn the_reverter_waits_for_a_confirm_in_progress_at_the_deadline() {
+    let lab = Lab::new();
+    let apply = lab.govbox(&["firewall", "apply", "--confirm-within", "10"]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lab.state().join("state.lock"))
+        .unwrap();
+    let held = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    std::thread::sleep(Duration::from_secs(12));
+    assert!(
+        !lab.reaches("ext", OFFICE),
+        "reverted while a confirm held the state"
+    );
+    drop(held);
+    let pending = lab.state().join("pending.json");
+    lab.wait_until("the revert after the lock", Duration::from_secs(10), || {
+        !pending.exists() && lab.reaches("ext", OFFICE)
+    });
+    let late = lab.govbox(&["firewall", "confirm"]);
+    assert_eq!(late.status.code(), Some(2), "{}", text(&late));
+}
+
 #[test]
 fn golden_rulesets_load_in_nft() {
     for tier in ["township", "county", "province"] {

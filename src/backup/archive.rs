@@ -61,14 +61,15 @@ pub fn write(
     let io = |e: io::Error| BackupError::io(out, e);
     let file = private_file(out).map_err(io)?;
     let mut enc = zstd::Encoder::new(BufWriter::with_capacity(1 << 20, file), level).map_err(io)?;
-    // Compression on a second thread overlaps with reading and hashing on this one.
-    enc.multithread(2).map_err(io)?;
+    // Compression on worker threads overlaps with reading and hashing on this one.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+    enc.multithread(cores.max(2)).map_err(io)?;
     let mut tar = tar::Builder::new(enc);
     let mut add = |name: String, path: &Path| -> Result<Member, BackupError> {
         let f = File::open(path).map_err(|e| BackupError::io(path, e))?;
         let len = f.metadata().map_err(|e| BackupError::io(path, e))?.len();
         let mut reader = Hashing {
-            inner: f,
+            inner: io::BufReader::with_capacity(1 << 20, f),
             hash: Sha256::new(),
             size: 0,
         };

@@ -91,6 +91,7 @@ pub fn run(cmd: FirewallCmd, site: &SiteConfig, file: &Path) -> Result<(), Firew
         FirewallCmd::Apply { confirm_within } => apply(site, file, &state, confirm_within),
         FirewallCmd::Confirm => confirm(&state),
         FirewallCmd::Rollback => {
+            let _held = state.lock()?;
             let saved = state.read("saved.nft")?.ok_or_else(|| {
                 FirewallError::Refused(
                     "没有可恢复的规则：还没有运行过 govbox firewall apply".into(),
@@ -131,15 +132,24 @@ fn machine_interfaces() -> Option<Vec<String>> {
 }
 
 fn apply(site: &SiteConfig, file: &Path, state: &State, within: u64) -> Result<(), FirewallError> {
-    if let Some(p) = state.pending()? {
-        if p.deadline > nft::now() {
+    let _held = state.lock()?;
+    let expired = match state.pending()? {
+        Some(p) if p.deadline > nft::now() => {
             return Err(FirewallError::Refused(format!(
                 "上一次 apply 还在等待确认（{} 秒后自动恢复）：先运行 govbox firewall confirm 或 govbox firewall rollback",
                 p.deadline - nft::now()
             )));
         }
-    }
+        Some(_) => true,
+        None => false,
+    };
     let ruleset = checked(site, file)?;
+    if expired {
+        // The last apply ran out unconfirmed and nothing reverted it (its reverter was killed):
+        // undo it first, or the way back saved below would be that unconfirmed ruleset.
+        revert(state)?;
+        println!("上一次 apply 超时未确认，已先恢复它之前的规则");
+    }
     // The way back and the deadline are on disk before anything changes, so a crash at any
     // point from here leaves enough for the reverter or the boot unit to restore.
     state.write("saved.nft", nft::restore_script()?.as_bytes())?;
@@ -195,14 +205,17 @@ fn spawn_reverter(dir: &Path, token: &str) -> Result<(), FirewallError> {
 pub fn watch(state_dir: &Path, token: &str) -> Result<(), FirewallError> {
     let state = &State::new(state_dir);
     loop {
-        let Some(p) = state.pending()? else {
-            return Ok(());
-        };
-        if p.token != token {
-            return Ok(());
-        }
-        if nft::now() >= p.deadline {
-            return revert(state);
+        {
+            let _held = state.lock()?;
+            let Some(p) = state.pending()? else {
+                return Ok(());
+            };
+            if p.token != token {
+                return Ok(());
+            }
+            if nft::now() >= p.deadline {
+                return revert(state);
+            }
         }
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -219,6 +232,7 @@ fn revert(state: &State) -> Result<(), FirewallError> {
 }
 
 fn confirm(state: &State) -> Result<(), FirewallError> {
+    let _held = state.lock()?;
     let Some(p) = state.pending()? else {
         return Err(FirewallError::Refused("没有等待确认的防火墙变更".into()));
     };
@@ -236,6 +250,7 @@ fn confirm(state: &State) -> Result<(), FirewallError> {
 }
 
 fn boot(state: &State) -> Result<(), FirewallError> {
+    let _held = state.lock()?;
     if state.pending()?.is_some() {
         revert(state)?;
         println!("上次 apply 未确认：已加载应用前的规则");
@@ -269,11 +284,15 @@ fn status(site: &SiteConfig, file: &Path, state: &State) -> Result<(), FirewallE
     } else {
         println!("与站点配置: 一致");
     }
-    if let Some(p) = state.pending()? {
-        println!(
+    match state.pending()? {
+        Some(p) if p.deadline > nft::now() => println!(
             "等待确认: 是，{} 秒后自动恢复（govbox firewall confirm 确认）",
-            p.deadline.saturating_sub(nft::now())
-        );
+            p.deadline - nft::now()
+        ),
+        Some(_) => println!(
+            "等待确认: 已超时但没有恢复（自动恢复进程已不在）：运行 govbox firewall rollback 恢复应用前的规则"
+        ),
+        None => {}
     }
     if drift || applied_list.as_deref() != loaded.as_deref() {
         return Err(FirewallError::Refused("防火墙状态与站点配置不一致".into()));

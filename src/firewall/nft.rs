@@ -143,6 +143,23 @@ impl State {
         self.sync_dir()
     }
 
+    /// Held by every command that reads and then changes the pending apply, and by the reverter
+    /// around each look at the deadline, so a `confirm` at the deadline and the revert never
+    /// both happen.
+    pub fn lock(&self) -> Result<nix::fcntl::Flock<std::fs::File>, FirewallError> {
+        let path = self.path("state.lock");
+        let io = |e: std::io::Error| FirewallError::Io(path.display().to_string(), e);
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| io(e.into()))
+    }
+
     fn sync_dir(&self) -> Result<(), FirewallError> {
         std::fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())

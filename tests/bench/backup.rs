@@ -24,8 +24,21 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn timed(cmd: &str) -> f64 {
+    run_timed(Command::new("sh").args(["-c", cmd]), cmd)
+}
+
+/// `govbox backup create` lowers its own priority by 10 (a backup is background work), so its
+/// peers run 10 lower too: on a busy machine the comparison would otherwise measure the scheduler.
+fn timed_as_backup(cmd: &str) -> f64 {
+    run_timed(
+        Command::new("nice").args(["-n", "10", "sh", "-c", cmd]),
+        cmd,
+    )
+}
+
+fn run_timed(c: &mut Command, cmd: &str) -> f64 {
     let start = Instant::now();
-    let st = Command::new("sh").args(["-c", cmd]).status().unwrap();
+    let st = c.status().unwrap();
     assert!(st.success(), "{cmd}");
     start.elapsed().as_secs_f64()
 }
@@ -148,12 +161,15 @@ fn main() {
     let (mut cp, mut sqlite, mut pipeline, mut ours, mut restore, mut restore_cp) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..ROUNDS {
-        cp.push(timed(&format!("cp {} {d}/cp.db && sync", db.display())));
-        sqlite.push(timed(&format!(
+        cp.push(timed_as_backup(&format!(
+            "cp {} {d}/cp.db && sync",
+            db.display()
+        )));
+        sqlite.push(timed_as_backup(&format!(
             "rm -f {d}/s.db && sqlite3 {} '.backup {d}/s.db' && sync",
             db.display()
         )));
-        pipeline.push(timed(&format!(
+        pipeline.push(timed_as_backup(&format!(
             "rm -rf {d}/p && mkdir {d}/p && sqlite3 {} '.backup {d}/p/govbox.db' && sha256sum {d}/p/govbox.db > {d}/p/sums && tar -C {d}/p -cf - . | zstd -1 -T0 -q -f -o {d}/p.tar.zst && sync",
             db.display()
         )));
@@ -189,11 +205,13 @@ fn main() {
     println!("backup (snapshot, zstd, SHA-256, verify): {ours:.0} MB/s = {:.2}x cp ({cp:.0} MB/s), {:.2}x sqlite3 .backup ({sqlite:.0} MB/s; goal >= 0.5x), {:.2}x the shell pipeline ({pipeline:.0} MB/s; goal >= 1.5x)", ours / cp, ours / sqlite, ours / pipeline);
     println!("restore (verify, extract, fsync, swap): {restore:.0} MB/s = {:.2}x cp ({restore_cp:.0} MB/s)", restore / restore_cp);
     let quiet = office_p99(&site, None, 5.0);
+    // In its own session, as the timer's service is on the appliance: with autogroup
+    // scheduling a backup in the bench's session would be charged to the office's share.
     let busy = office_p99(
         &site,
         Some(&|| {
-            let st = Command::new(govbox)
-                .args(["backup", "create", "--config", &cfg])
+            let st = Command::new("setsid")
+                .args(["--wait", govbox, "backup", "create", "--config", &cfg])
                 .output()
                 .unwrap();
             assert!(st.status.success());
