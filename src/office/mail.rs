@@ -365,11 +365,11 @@ pub fn list(
 }
 
 pub fn unread_count(conn: &Connection, user_id: i64) -> Result<i64, OfficeError> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM mail_box WHERE user_id = ?1 AND folder = 'inbox' AND read_at IS NULL",
-        [user_id],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM mail_box WHERE user_id = ?1 AND folder = 'inbox' AND read_at IS NULL",
+        )?
+        .query_row([user_id], |r| r.get(0))?)
 }
 
 pub fn get(conn: &Connection, user_id: i64, box_id: i64) -> Result<Mail, OfficeError> {

@@ -18,11 +18,9 @@ pub struct Item {
 pub fn items(conn: &Connection, user: &User) -> Result<Vec<Item>, OfficeError> {
     let mut out = Vec::new();
     for d in documents::list(conn, user, documents::Filter::ToSign, None)? {
-        let urged: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM doc_urges WHERE doc_id = ?1)",
-            [d.id],
-            |r| r.get(0),
-        )?;
+        let urged: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM doc_urges WHERE doc_id = ?1)")?
+            .query_row([d.id], |r| r.get(0))?;
         out.push(Item {
             label: format!(
                 "待{}公文：{} {}{}",

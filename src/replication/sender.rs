@@ -82,16 +82,35 @@ fn jitter(d: Duration) -> Duration {
     d.mul_f64(f)
 }
 
-/// What the last round leaves for the next: the upstream's last answer, and the batch read
-/// while the previous one was on the wire (used only if the answer is what it assumed).
+/// Batches on the wire at once. With one, every batch would leave the link idle for a round
+/// trip plus the upstream's apply time; with two, the next batch travels while the upstream
+/// applies and acknowledges the previous one. The upstream applies batches in the order they
+/// reach its single writer, and refuses one that does not follow what it holds, so a batch
+/// that overtakes its predecessor is refused (and resent after a `hello`), never applied
+/// out of order or twice.
+const IN_FLIGHT: usize = 2;
+
+/// What the last round leaves for the next: the upstream's last answer.
 #[derive(Default)]
 struct Progress {
     acked: Option<Acked>,
-    next: Option<Built>,
 }
 
-/// One round: learn what the upstream holds (unless the last answer told us), send the next
-/// batch while reading the one after it. Returns whether there may be more to send right away.
+/// A batch on the wire; dropping it (on an error or a refusal) abandons the request.
+struct InFlight {
+    count: usize,
+    answer: tokio::task::JoinHandle<Result<Acked, ReplicationError>>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.answer.abort();
+    }
+}
+
+/// One round: learn what the upstream holds (unless the last answer told us), then keep up to
+/// [`IN_FLIGHT`] batches on the wire until the log is drained. Returns whether there may be
+/// more to send right away.
 async fn cycle(s: &Sender, l: &Link, p: &mut Progress) -> Result<bool, ReplicationError> {
     let current = match p.acked.take() {
         Some(a) => a,
@@ -115,45 +134,55 @@ async fn cycle(s: &Sender, l: &Link, p: &mut Progress) -> Result<bool, Replicati
             a
         }
     };
-    let built = match p.next.take() {
-        Some(b) if b.assumes == current.acked => Some(b),
-        _ => read_batch(s, current.acked.clone()).await?,
-    };
-    let Some(built) = built else {
-        record(&s.store, Ok(current.acked)).await;
-        return Ok(false);
-    };
-    if !built.blobs.is_empty() {
-        send_blobs(s, l, &built.blobs).await?;
-    }
     let mut after = current.acked.clone();
-    for o in &built.batch.origins {
-        if let Some(last) = o.changes.last() {
-            after.insert(o.origin.clone(), last.seq);
+    let mut last = current;
+    let mut more = true;
+    let mut sent_any = false;
+    let mut window = std::collections::VecDeque::<InFlight>::new();
+    loop {
+        while more && window.len() < IN_FLIGHT {
+            let Some(built) = read_batch(s, after.clone()).await? else {
+                more = false;
+                break;
+            };
+            if !built.blobs.is_empty() {
+                send_blobs(s, l, &built.blobs).await?;
+            }
+            for o in &built.batch.origins {
+                if let Some(seq) = o.changes.last().map(|c| c.seq) {
+                    after.insert(o.origin.clone(), seq);
+                }
+            }
+            more = built.full;
+            window.push_back(InFlight {
+                count: built.count,
+                answer: tokio::spawn(l.post_batch(built.packed)),
+            });
         }
-    }
-    // The link is the slow part: read and compress the next batch while this one travels.
-    let (sent, next) = tokio::join!(l.post_batch(&built.packed), async {
-        if built.full {
-            read_batch(s, after.clone()).await.ok().flatten()
-        } else {
-            None
+        let Some(mut flight) = window.pop_front() else {
+            if !sent_any {
+                record(&s.store, Ok(last.acked.clone())).await;
+            }
+            p.acked = Some(last);
+            return Ok(false);
+        };
+        let answer = (&mut flight.answer)
+            .await
+            .map_err(|e| ReplicationError::Protocol(e.to_string()))?;
+        match answer {
+            Ok(a) => {
+                log::debug!("replicated {} changes", flight.count);
+                record(&s.store, Ok(a.acked.clone())).await;
+                sent_any = true;
+                last = a;
+            }
+            Err(ReplicationError::Stale { message, expected }) => {
+                // The upstream holds less (or more) than we thought: start again from its word.
+                log::warn!("upstream asked to resend: {message}");
+                return Ok(!expected.is_empty());
+            }
+            Err(e) => return Err(e),
         }
-    });
-    match sent {
-        Ok(a) => {
-            log::debug!("replicated {} changes", built.count);
-            record(&s.store, Ok(a.acked.clone())).await;
-            p.next = next;
-            p.acked = Some(a);
-            Ok(built.full)
-        }
-        Err(ReplicationError::Stale { message, expected }) => {
-            // The upstream holds less (or more) than we thought: start again from its word.
-            log::warn!("upstream asked to resend: {message}");
-            Ok(!expected.is_empty())
-        }
-        Err(e) => Err(e),
     }
 }
 
@@ -223,8 +252,6 @@ struct Built {
     batch: Batch,
     /// The batch as it goes on the wire.
     packed: Vec<u8>,
-    /// The acknowledged seqs it was read after.
-    assumes: BTreeMap<String, i64>,
     blobs: Vec<String>,
     count: usize,
     /// The batch hit a limit: more is waiting.
@@ -359,7 +386,6 @@ fn next_batch(
     Ok(Some(Built {
         batch,
         packed,
-        assumes: acked,
         blobs,
         count,
         full: budget.full,
@@ -525,17 +551,18 @@ impl Link {
         read_answer(resp).await
     }
 
-    async fn post_batch(&self, packed: &[u8]) -> Result<Acked, ReplicationError> {
-        let resp = self
+    /// The request as a future of its own, so it can travel while the next batch is read.
+    fn post_batch(
+        &self,
+        packed: Vec<u8>,
+    ) -> impl std::future::Future<Output = Result<Acked, ReplicationError>> + Send + 'static {
+        let req = self
             .http
             .post(format!("{}batch", self.base))
             .header("content-type", "application/json")
             .header("content-encoding", "zstd")
-            .body(packed.to_vec())
-            .send()
-            .await
-            .map_err(link_err)?;
-        read_answer(resp).await
+            .body(packed);
+        async move { read_answer(req.send().await.map_err(link_err)?).await }
     }
 
     async fn put_blob(&self, hash: &str, bytes: Vec<u8>) -> Result<(), ReplicationError> {

@@ -378,6 +378,9 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>, site: String) {
     }
 }
 
+/// Prepared statements each connection keeps.
+const STATEMENT_CACHE: usize = 128;
+
 fn open_conn(db_path: &Path, reader: bool) -> Result<Connection, StoreError> {
     if let Some(dir) = db_path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(dir.display().to_string(), e))?;
@@ -389,6 +392,10 @@ fn open_conn(db_path: &Path, reader: bool) -> Result<Connection, StoreError> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // rusqlite keeps 16 by default; one 工作台 request alone uses about a dozen cached
+    // statements across the parts, so with the session lookup and other pages they would evict
+    // each other and every request would parse and plan its SQL again.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
