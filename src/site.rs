@@ -28,6 +28,17 @@ pub struct SiteConfig {
     pub firewall: crate::firewall::FirewallConfig,
     #[serde(default)]
     pub sms: SmsSection,
+    #[serde(default)]
+    pub portal: PortalSection,
+}
+
+/// The public portal's page furniture.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSection {
+    /// ICP filing number shown in every portal page's footer, e.g. "京ICP备12345678号".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icp: Option<String>,
 }
 
 /// How SMS notifications leave the site.
@@ -454,6 +465,7 @@ impl SiteConfig {
         }
         self.validate_replication(&err)?;
         self.validate_sms(&err)?;
+        self.validate_portal(&err)?;
         if !(1..=168).contains(&self.backup.interval_hours) {
             return Err(err(
                 "backup.interval_hours",
@@ -542,6 +554,19 @@ impl SiteConfig {
         }
         if !self.storage.pki_dir.is_absolute() {
             return Err(err("storage.pki_dir", "须是绝对路径".into()));
+        }
+        Ok(())
+    }
+
+    fn validate_portal(
+        &self,
+        err: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        if let Some(icp) = &self.portal.icp {
+            let ok = icp.contains("ICP") && icp.contains('备') && icp.chars().count() <= 40;
+            if !ok || icp.chars().any(char::is_control) {
+                return Err(err("portal.icp", format!("{icp:?} 不像 ICP 备案号")));
+            }
         }
         Ok(())
     }
@@ -690,6 +715,7 @@ fn fix_for(key: &str, message: &str) -> String {
         "sms.timeout_seconds" => "写 1 到 120 之间的秒数，默认 10",
         "sms.retry_max_seconds" => "写 1 到 86400 之间的秒数，默认 600",
         "sms.max_attempts" => "写 1 到 1000 之间的次数，默认 10",
+        "portal.icp" => "写工信部备案号，例如 \"京ICP备12345678号\"；没有备案时不写",
         "site" | "listen" | "storage" => "补上这一节，示例见 provisioning/examples/",
         _ => "对照 provisioning/examples/ 中的示例修改",
     };

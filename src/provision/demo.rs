@@ -168,6 +168,7 @@ fn seed(store: &Store, staff_password: &str) -> Result<(), AuthError> {
             )?;
         }
         crate::office::demo::seed(tx).map_err(|e| AuthError::Internal(e.to_string()))?;
+        crate::portal::demo::seed(tx).map_err(|e| AuthError::Internal(e.to_string()))?;
         auth::audit::append(
             tx,
             &auth::AuditEntry {

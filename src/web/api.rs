@@ -62,6 +62,7 @@ impl ApiDoc {
         doc.merge(crate::approval::calendar::web::CalendarApi::openapi());
         doc.merge(crate::approval::notify::web::SmsApi::openapi());
         doc.merge(crate::office::api::OfficeApi::openapi_doc());
+        doc.merge(crate::portal::api::PortalApi::openapi());
         doc
     }
 }

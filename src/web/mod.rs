@@ -48,6 +48,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set when the office is served over TLS, so cookies carry `Secure`.
     pub secure_cookies: bool,
+    /// Flood limits of the portal's public forms.
+    pub portal: Arc<crate::portal::Limits>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             throttle: Arc::new(Throttle::default()),
             metrics: Arc::new(Metrics::default()),
             secure_cookies: false,
+            portal: Arc::new(crate::portal::Limits::default()),
         }
     }
 
@@ -86,11 +89,15 @@ pub fn office_router(st: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .merge(crate::approval::calendar::web::pages())
         .merge(crate::approval::notify::web::pages());
-    for (path, handlers) in api::routes() {
+    for (path, handlers) in api::routes()
+        .into_iter()
+        .chain(crate::portal::api::routes())
+    {
         r = r.route(path, handlers);
     }
     let r = r
         .merge(crate::office::pages::pages())
+        .merge(crate::portal::staff::pages())
         .fallback(not_found)
         .layer(from_fn_with_state(st.clone(), guard::office))
         .merge(static_routes());
@@ -100,6 +107,7 @@ pub fn office_router(st: AppState) -> Router {
 /// The portal listener (external zone): public pages only; nothing of the office is routed here.
 pub fn portal_router(st: AppState) -> Router {
     let r = crate::portal::routes()
+        .layer(axum::middleware::from_fn(client_address))
         .fallback(not_found)
         .merge(static_routes());
     with_common(r, &st, "portal", PORTAL_BODY_LIMIT).with_state(st)
@@ -137,6 +145,16 @@ fn with_common(
             (st.metrics.clone(), listener),
             metrics::record,
         ))
+}
+
+/// The portal has no guard; its handlers still need the peer address (flood limits, audit).
+async fn client_address(
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    req.extensions_mut().insert(Client(peer.ip()));
+    next.run(req).await
 }
 
 async fn security_headers(mut resp: Response) -> Response {

@@ -32,7 +32,11 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        for (name, source) in TEMPLATES.iter().chain(crate::office::pages::TEMPLATES) {
+        for (name, source) in TEMPLATES
+            .iter()
+            .chain(crate::office::pages::TEMPLATES)
+            .chain(crate::portal::TEMPLATES)
+        {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("embedded template {name} does not parse: {e}"));
         }
