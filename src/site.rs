@@ -830,4 +830,19 @@ backup_dir = "/srv/backup/govbox"
         let text = GOOD.split("[storage]").next().unwrap();
         assert_eq!(parse(text).unwrap_err().key, "storage");
     }
+
+    #[test]
+    fn portal_icp_is_checked_and_named() {
+        let ok = format!("{GOOD}\n[portal]\nicp = \"桂ICP备12345678号-1\"\n");
+        assert_eq!(
+            parse(&ok).unwrap().portal.icp.as_deref(),
+            Some("桂ICP备12345678号-1")
+        );
+        let bad = format!("{GOOD}\n[portal]\nicp = \"12345\"\n");
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.key, "portal.icp");
+        assert!(e.to_string().contains("备案号"), "{e}");
+        let unknown = format!("{GOOD}\n[portal]\nicpp = \"x\"\n");
+        assert_eq!(parse(&unknown).unwrap_err().key, "portal.icpp");
+    }
 }

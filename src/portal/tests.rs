@@ -117,7 +117,8 @@ impl Site {
 
     fn create(&self, column: i64, title: &str, body: &str) -> i64 {
         let (e, d) = (self.editor.clone(), draft(title, body));
-        self.w(move |tx| articles::create(tx, &e, column, &d)).unwrap()
+        self.w(move |tx| articles::create(tx, &e, column, &d))
+            .unwrap()
     }
 
     fn step(&self, who: &User, id: i64) -> Result<&'static str, PortalError> {
@@ -161,7 +162,9 @@ fn editors_draft_only_in_their_departments_columns() {
     ));
     let (other, d) = (t.other_editor.clone(), draft("自然资源公告", "正文"));
     let land = t.land;
-    assert!(t.w(move |tx| articles::create(tx, &other, land, &d)).is_ok());
+    assert!(t
+        .w(move |tx| articles::create(tx, &other, land, &d))
+        .is_ok());
     let (e, d) = (t.editor.clone(), draft("越权", "正文"));
     assert!(matches!(
         t.w(move |tx| articles::create(tx, &e, land, &d)),
@@ -175,10 +178,19 @@ fn nothing_is_public_before_the_general_editor_approves() {
     let id = t.create(t.news, "县政府召开防汛会议", "会议部署防汛工作。");
     assert!(t.visible(id).is_none());
     // The general editor cannot skip the chief editor, nor the chief the submission.
-    assert!(matches!(t.step(&t.chief, id), Err(PortalError::OutOfOrder(_))));
+    assert!(matches!(
+        t.step(&t.chief, id),
+        Err(PortalError::OutOfOrder(_))
+    ));
     assert_eq!(t.submit(id).unwrap(), "chief");
-    assert!(matches!(t.step(&t.general, id), Err(PortalError::Forbidden(_))));
-    assert!(matches!(t.step(&t.leader, id), Err(PortalError::Forbidden(_))));
+    assert!(matches!(
+        t.step(&t.general, id),
+        Err(PortalError::Forbidden(_))
+    ));
+    assert!(matches!(
+        t.step(&t.leader, id),
+        Err(PortalError::Forbidden(_))
+    ));
     // The editor cannot change it while it is under review.
     let (e, d) = (t.editor.clone(), draft("改标题", "改正文"));
     assert!(matches!(
@@ -188,16 +200,18 @@ fn nothing_is_public_before_the_general_editor_approves() {
     assert_eq!(t.step(&t.chief, id).unwrap(), "general");
     assert!(t.visible(id).is_none());
     let now = crate::clock::now_utc();
-    assert!(t
-        .r(move |c| search::search(c, "防汛会议", &now))
-        .is_empty());
+    assert!(t.r(move |c| search::search(c, "防汛会议", &now)).is_empty());
     assert_eq!(t.step(&t.general, id).unwrap(), "published");
     let p = t.visible(id).expect("public after approval");
     assert_eq!(p.title, "县政府召开防汛会议");
     let v = t.r(move |c| articles::versions(c, id));
     assert_eq!(v.len(), 1);
     assert_eq!(
-        (v[0].drafted_by.as_str(), v[0].chief_by.as_str(), v[0].general_by.as_str()),
+        (
+            v[0].drafted_by.as_str(),
+            v[0].chief_by.as_str(),
+            v[0].general_by.as_str()
+        ),
         ("editor", "chief", "general")
     );
     assert_eq!(v[0].office_by, None);
@@ -208,7 +222,10 @@ fn sensitive_columns_need_the_office_sign_off_first() {
     let t = site();
     let id = t.create(t.speeches, "在全县大会上的讲话", "同志们：");
     assert_eq!(t.submit(id).unwrap(), "office");
-    assert!(matches!(t.step(&t.chief, id), Err(PortalError::Forbidden(_))));
+    assert!(matches!(
+        t.step(&t.chief, id),
+        Err(PortalError::Forbidden(_))
+    ));
     assert_eq!(t.step(&t.leader, id).unwrap(), "chief");
     // The leader who signed 初审 cannot sign another level even holding that role.
     assert_eq!(t.step(&t.chief, id).unwrap(), "general");
@@ -239,7 +256,10 @@ fn sending_back_clears_the_sign_offs_and_records_the_reason() {
     let l = t.leader.clone();
     assert!(matches!(
         t.w(move |tx| articles::send_back(tx, &l, id, "  ")),
-        Err(PortalError::Invalid { field: "reason", .. })
+        Err(PortalError::Invalid {
+            field: "reason",
+            ..
+        })
     ));
 }
 
@@ -285,7 +305,10 @@ fn an_intended_publish_time_in_the_future_keeps_it_private() {
     let e = t.editor.clone();
     assert!(matches!(
         t.w(move |tx| articles::create(tx, &e, news, &bad)),
-        Err(PortalError::Invalid { field: "publish_at", .. })
+        Err(PortalError::Invalid {
+            field: "publish_at",
+            ..
+        })
     ));
 }
 
@@ -312,7 +335,8 @@ fn bad_drafts_are_refused_naming_the_field() {
             other => panic!("{field}: {other:?}"),
         }
     }
-    let n: i64 = t.r(|c| Ok(c.query_row("SELECT count(*) FROM portal_articles", [], |r| r.get(0))?));
+    let n: i64 =
+        t.r(|c| Ok(c.query_row("SELECT count(*) FROM portal_articles", [], |r| r.get(0))?));
     assert_eq!(n, 0);
 }
 
@@ -330,12 +354,19 @@ fn banned_words_block_submission_and_name_the_words() {
         t.w(move |tx| banned::add(tx, &e, "随便")),
         Err(PortalError::Forbidden(_))
     ));
-    let id = t.create(t.news, "提醒", "谨防代 开 发 票诈骗，远离CASINO和赌博网站。");
+    let id = t.create(
+        t.news,
+        "提醒",
+        "谨防代 开 发 票诈骗，远离CASINO和赌博网站。",
+    );
     match t.submit(id) {
         Err(PortalError::Banned(words)) => {
             assert_eq!(words.len(), 3, "{words:?}");
             let msg = PortalError::Banned(words).to_string();
-            assert!(msg.contains("赌博网站") && msg.contains("代开发票"), "{msg}");
+            assert!(
+                msg.contains("赌博网站") && msg.contains("代开发票"),
+                "{msg}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -347,7 +378,10 @@ fn banned_words_block_submission_and_name_the_words() {
     let c = t.chief.clone();
     t.w(move |tx| banned::add(tx, &c, "诈骗")).unwrap();
     t.step(&t.chief, id).unwrap();
-    assert!(matches!(t.step(&t.general, id), Err(PortalError::Banned(_))));
+    assert!(matches!(
+        t.step(&t.general, id),
+        Err(PortalError::Banned(_))
+    ));
     let g = t.general.clone();
     t.w(move |tx| banned::remove(tx, &g, "诈骗")).unwrap();
     assert_eq!(t.step(&t.general, id).unwrap(), "published");
@@ -356,7 +390,10 @@ fn banned_words_block_submission_and_name_the_words() {
 #[test]
 fn chinese_search_finds_words_of_every_length() {
     let t = site();
-    let a = t.publish("关于2026年元旦放假安排的通知", "元旦放假1天，各单位做好值班安排。");
+    let a = t.publish(
+        "关于2026年元旦放假安排的通知",
+        "元旦放假1天，各单位做好值班安排。",
+    );
     let b = t.publish("推进5G基站建设", "全县新建5G基站120座，覆盖所有乡镇。");
     let c = t.publish("冬季安全生产会议", "部署森林防火和安全生产工作。");
     let find = |q: &str| -> Vec<i64> {
@@ -404,22 +441,41 @@ fn markdown_is_a_safe_subset() {
     assert!(!html.to_lowercase().contains("javascript:"), "{html}");
     assert!(!html.contains("onclick=\"y\">"), "{html}");
     assert!(!html.contains("<a href=\"x\""), "{html}");
-    assert!(html.contains("&lt;script&gt;"), "raw HTML shows as text: {html}");
+    assert!(
+        html.contains("&lt;script&gt;"),
+        "raw HTML shows as text: {html}"
+    );
     assert_eq!(markdown::internal_links(&html), ["/columns/tzgg"]);
 }
 
 #[test]
 fn hostile_file_names_and_contents_are_refused_or_cleaned() {
     assert_eq!(files::clean_name("通知.PDF").unwrap().0, "通知.pdf");
-    assert_eq!(files::clean_name("../../etc/passwd.txt").unwrap().0, "passwd.txt");
-    assert_eq!(files::clean_name("C:\\Users\\a\\表.xlsx").unwrap().0, "表.xlsx");
+    assert_eq!(
+        files::clean_name("../../etc/passwd.txt").unwrap().0,
+        "passwd.txt"
+    );
+    assert_eq!(
+        files::clean_name("C:\\Users\\a\\表.xlsx").unwrap().0,
+        "表.xlsx"
+    );
     assert_eq!(
         files::clean_name("a\"; filename=evil.exe;.pdf").unwrap().0,
         "a__ filename=evil.exe_.pdf"
     );
     assert_eq!(files::clean_name("...hidden.txt").unwrap().0, "hidden.txt");
     assert_eq!(files::clean_name("a\r\nb.txt").unwrap().0, "ab.txt");
-    for bad in ["page.html", "logo.svg", "setup.exe", "x.pdf.exe", "run.sh", "noext", "", "..", "a.htm"] {
+    for bad in [
+        "page.html",
+        "logo.svg",
+        "setup.exe",
+        "x.pdf.exe",
+        "run.sh",
+        "noext",
+        "",
+        "..",
+        "a.htm",
+    ] {
         assert!(files::clean_name(bad).is_err(), "{bad}");
     }
     assert!(files::check_content(b"%PDF-1.7 ...").is_ok());
@@ -434,7 +490,11 @@ fn hostile_file_names_and_contents_are_refused_or_cleaned() {
         b"#!/bin/sh\nrm -rf /",
         b"",
     ] {
-        assert!(files::check_content(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        assert!(
+            files::check_content(bad).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
     }
     assert!(files::check_content(&vec![b'a'; files::MAX_FILE + 1]).is_err());
 }
@@ -457,11 +517,23 @@ fn consultations_are_found_only_with_their_code_and_faq_needs_consent() {
     let (n, c) = (s.number.clone(), s.code.clone());
     assert!(t.r(move |x| consult::find(x, &n, &c)).is_some());
     let n = s.number.clone();
-    let wrong = if s.code == "00000000" { "00000001" } else { "00000000" };
+    let wrong = if s.code == "00000000" {
+        "00000001"
+    } else {
+        "00000000"
+    };
     assert!(t.r(move |x| consult::find(x, &n, wrong)).is_none());
     let c = s.code.clone();
-    assert!(t.r(move |x| consult::find(x, "ZX20260101999999", &c)).is_none());
-    let stored: String = t.r(|c| Ok(c.query_row("SELECT code_hash FROM portal_consultations", [], |r| r.get(0))?));
+    assert!(t
+        .r(move |x| consult::find(x, "ZX20260101999999", &c))
+        .is_none());
+    let stored: String = t.r(|c| {
+        Ok(
+            c.query_row("SELECT code_hash FROM portal_consultations", [], |r| {
+                r.get(0)
+            })?,
+        )
+    });
     assert_ne!(stored, s.code);
     let mut bad = ask(false);
     bad.phone = "12345".into();
@@ -473,13 +545,22 @@ fn consultations_are_found_only_with_their_code_and_faq_needs_consent() {
     bad.department_id = 9999;
     assert!(matches!(
         t.w(move |tx| consult::ask(tx, &bad)),
-        Err(PortalError::Invalid { field: "department_id", .. })
+        Err(PortalError::Invalid {
+            field: "department_id",
+            ..
+        })
     ));
     let private = ask(false);
     let p = t.w(move |tx| consult::ask(tx, &private)).unwrap();
     let pid: i64 = {
         let n = p.number.clone();
-        t.r(move |c| Ok(c.query_row("SELECT id FROM portal_consultations WHERE number = ?1", [n], |r| r.get(0))?))
+        t.r(move |c| {
+            Ok(c.query_row(
+                "SELECT id FROM portal_consultations WHERE number = ?1",
+                [n],
+                |r| r.get(0),
+            )?)
+        })
     };
     // Another department's editor may not answer; without consent there is no FAQ.
     let o = t.other_editor.clone();
@@ -493,7 +574,8 @@ fn consultations_are_found_only_with_their_code_and_faq_needs_consent() {
         Err(PortalError::Invalid { field: "faq", .. })
     ));
     let e = t.editor.clone();
-    t.w(move |tx| consult::answer(tx, &e, pid, "私下答复", false)).unwrap();
+    t.w(move |tx| consult::answer(tx, &e, pid, "私下答复", false))
+        .unwrap();
     let e = t.editor.clone();
     t.w(move |tx| consult::answer(tx, &e, pid - 1, "带身份证和经营场所证明。", true))
         .unwrap();
@@ -527,7 +609,8 @@ fn letters_are_replied_by_leaders_and_public_only_with_consent() {
     ));
     assert!(t.r(letters::public).is_empty());
     let l = t.leader.clone();
-    t.w(move |tx| letters::reply(tx, &l, id, "已安排维修。", true)).unwrap();
+    t.w(move |tx| letters::reply(tx, &l, id, "已安排维修。", true))
+        .unwrap();
     let public = t.r(letters::public);
     assert_eq!(public.len(), 1);
     let (n, c) = (s.number.clone(), s.code.clone());
@@ -538,16 +621,28 @@ fn letters_are_replied_by_leaders_and_public_only_with_consent() {
 #[test]
 fn self_check_flags_blank_stale_unanswered_and_broken_links() {
     let t = site();
-    let id = t.publish("动态", "见[通知](/columns/gzdt)、[旧文](/articles/999)和[坏栏目](/columns/nope)。");
+    let id = t.publish(
+        "动态",
+        "见[通知](/columns/gzdt)、[旧文](/articles/999)和[坏栏目](/columns/nope)。",
+    );
     let now = crate::clock::now_utc();
     let findings = t.r(move |c| selfcheck::run(c, &now));
     let kinds: Vec<(&str, &str)> = findings
         .iter()
         .map(|f| (f.kind.as_str(), f.what.as_str()))
         .collect();
-    assert!(kinds.contains(&("column_blank", "栏目“领导讲话”")), "{kinds:?}");
-    assert!(kinds.contains(&("column_blank", "栏目“自然资源”")), "{kinds:?}");
-    assert!(!kinds.iter().any(|(_, w)| *w == "栏目“工作动态”"), "{kinds:?}");
+    assert!(
+        kinds.contains(&("column_blank", "栏目“领导讲话”")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("column_blank", "栏目“自然资源”")),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.iter().any(|(_, w)| *w == "栏目“工作动态”"),
+        "{kinds:?}"
+    );
     let broken: Vec<&str> = findings
         .iter()
         .filter(|f| f.kind == "broken_link")
@@ -557,7 +652,9 @@ fn self_check_flags_blank_stale_unanswered_and_broken_links() {
     assert!(broken.iter().any(|d| d.contains("/articles/999")));
     assert!(broken.iter().any(|d| d.contains("/columns/nope")));
     // Three weeks later the news column is stale; a question from four months ago is overdue.
-    let later = crate::clock::format_utc(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 21));
+    let later = crate::clock::format_utc(
+        jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 21),
+    );
     let dept = t.dept;
     t.w(move |tx| {
         consult::ask(
@@ -578,7 +675,9 @@ fn self_check_flags_blank_stale_unanswered_and_broken_links() {
         .iter()
         .any(|f| f.kind == "column_stale" && f.what == "栏目“工作动态”"));
     assert!(!findings.iter().any(|f| f.kind == "consultation_overdue"));
-    let much_later = crate::clock::format_utc(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 120));
+    let much_later = crate::clock::format_utc(
+        jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 120),
+    );
     let findings = t.r(move |c| selfcheck::run(c, &much_later));
     assert!(findings.iter().any(|f| f.kind == "consultation_overdue"));
     let _ = id;
