@@ -169,6 +169,7 @@ async fn new_page(
         .take(10)
         .collect::<String>();
     let draft = articles::Draft {
+        source: column.department.clone(),
         collected_on: today,
         collector: who.0.user.display_name.clone(),
         ..Default::default()
@@ -576,4 +577,50 @@ async fn check_page(State(st): State<AppState>, who: Authed) -> Result<Html<Stri
         "网站自查",
         context! { findings => Value::from_serialize(&findings) },
     )
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TodoItem {
+    pub label: String,
+    pub href: String,
+    pub alert: bool,
+}
+
+/// What the portal puts on the 工作台: drafts to sign at my level, drafts sent back to me,
+/// unanswered consultations and letters I answer for.
+pub fn workbench(conn: &rusqlite::Connection, user: &User) -> Result<Vec<TodoItem>, PortalError> {
+    let mut out: Vec<TodoItem> = articles::queue(conn, user)?
+        .into_iter()
+        .filter(|a| a.mine_to_act && a.state != "draft")
+        .map(|a| TodoItem {
+            label: format!("网站稿件{}：{}", a.state_zh, a.title),
+            href: format!("/cms/articles/{}", a.id),
+            alert: false,
+        })
+        .collect();
+    let open = consult::inbox(conn, user)?
+        .iter()
+        .filter(|q| q.answer.is_none())
+        .count();
+    if open > 0 {
+        out.push(TodoItem {
+            label: format!("待答复网上咨询 {open} 件"),
+            href: "/cms/inbox".into(),
+            alert: false,
+        });
+    }
+    if user.has_any(letters::REPLIERS) {
+        let open = letters::inbox(conn)?
+            .iter()
+            .filter(|l| l.reply.is_none())
+            .count();
+        if open > 0 {
+            out.push(TodoItem {
+                label: format!("待答复县长信箱来信 {open} 件"),
+                href: "/cms/inbox".into(),
+                alert: false,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -167,6 +167,13 @@ pub async fn home(State(st): State<AppState>, who: Authed) -> Result<Html<String
             .iter()
             .map(Value::from_serialize),
     );
+    let me = who.0.user.clone();
+    let portal = st
+        .store
+        .read(move |c| crate::portal::staff::workbench(c, &me))
+        .await
+        .map_err(WebError::from)?;
+    todo.extend(portal.iter().map(Value::from_serialize));
     // Only admins see the system status; nobody else pays for reading the backup dir.
     let (backup_status, drill_status) = if who.0.user.has(Role::Admin) {
         backup_summary(&st).await

@@ -22,10 +22,6 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../approval/calendar/calendar.html"),
     ),
     ("sms.html", include_str!("../approval/notify/sms.html")),
-    (
-        "portal_home.html",
-        include_str!("templates/portal_home.html"),
-    ),
 ];
 
 fn env() -> &'static Environment<'static> {
