@@ -106,6 +106,9 @@ enum UserCmd {
         /// Read the password from this file ('-' for standard input); generated and printed otherwise.
         #[arg(long)]
         password_file: Option<PathBuf>,
+        /// Mobile number for the approval to-do SMS (11 digits).
+        #[arg(long)]
+        phone: Option<String>,
     },
     /// Set a user's password (ends their sessions).
     Passwd {
@@ -497,6 +500,7 @@ fn user_with(store: &store::Store, cmd: UserCmd) -> Result<(), Failure> {
             name,
             roles,
             password_file,
+            phone,
         } => {
             auth::validate_username(&username)?;
             let mut grants = Vec::new();
@@ -528,6 +532,9 @@ fn user_with(store: &store::Store, cmd: UserCmd) -> Result<(), Failure> {
             };
             store.write_blocking(move |tx| -> Result<(), AuthError> {
                 auth::create_user(tx, &new, &hash)?;
+                if let Some(p) = &phone {
+                    auth::set_phone(tx, &new.username, p)?;
+                }
                 auth::audit::append(tx, &entry)?;
                 Ok(())
             })?;

@@ -18,8 +18,8 @@ pub use session::Session;
 pub use throttle::Throttle;
 pub use users::{
     create_department, create_user, department, disable_user, find_department, list_departments,
-    list_users, set_password, user, user_id, validate_username, Department, DeptKind, NewUser,
-    RoleGrant, User,
+    list_users, phone, set_password, set_phone, user, user_id, users_with_role, validate_username,
+    Department, DeptKind, NewUser, RoleGrant, User,
 };
 
 use crate::store::{StoreError, WriteTx};

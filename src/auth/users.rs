@@ -354,3 +354,52 @@ fn dept_row(r: &rusqlite::Row) -> rusqlite::Result<Department> {
         kind: DeptKind::parse(&r.get::<_, String>(3)?),
     })
 }
+
+/// Active users holding `role`, in `department` when given; by id.
+pub fn users_with_role(
+    conn: &Connection,
+    role: Role,
+    department: Option<i64>,
+) -> Result<Vec<i64>, AuthError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT DISTINCT u.id FROM users u JOIN user_roles r ON r.user_id = u.id
+              WHERE r.role = ?1 AND (?2 IS NULL OR r.department_id = ?2) AND u.disabled = 0
+              ORDER BY u.id",
+        )?
+        .query_map(params![role.code(), department], |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Sets (or, with an empty string, clears) the mobile number the user is told on by SMS.
+pub fn set_phone(tx: &mut WriteTx, username: &str, phone: &str) -> Result<i64, AuthError> {
+    let phone = phone.trim();
+    if !phone.is_empty() && !crate::approval::notify::valid_phone(phone) {
+        return Err(AuthError::invalid(
+            "phone",
+            "手机号应为 11 位中国大陆手机号，以 1 开头",
+            "phone must be an 11-digit mainland mobile number",
+        ));
+    }
+    let id = user_id(tx.conn(), username)?;
+    tx.exec(
+        "UPDATE users SET phone = ?1 WHERE id = ?2",
+        params![phone, id],
+    )?;
+    tx.change(
+        "user",
+        id,
+        Op::Update,
+        &serde_json::json!({"id": id, "phone": phone}),
+    )?;
+    Ok(id)
+}
+
+/// The user's mobile number, when one is set.
+pub fn phone(conn: &Connection, id: i64) -> Result<Option<String>, AuthError> {
+    let p: Option<String> = conn
+        .prepare_cached("SELECT phone FROM users WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(p.filter(|p| !p.is_empty()))
+}

@@ -111,6 +111,9 @@ pub fn run(cmd: CalendarCmd, site: Option<&SiteConfig>) -> Result<(), CalendarEr
                     .map(|v| format!("，取代版本 {v}"))
                     .unwrap_or_default()
             );
+            if sum.recomputed > 0 {
+                println!("已重新计算 {} 件在办办件的办结期限", sum.recomputed);
+            }
             Ok(())
         }
     }

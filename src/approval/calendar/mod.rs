@@ -402,6 +402,8 @@ pub struct ImportSummary {
     pub days: usize,
     /// The version it replaced as the year's current one, if the site had one.
     pub replaced: Option<String>,
+    /// Open approval cases whose due dates moved with the new calendar.
+    pub recomputed: usize,
 }
 
 /// One stored version of a year's notice.
@@ -488,12 +490,14 @@ pub fn import_notice(
         )?;
     }
     let id = insert_notice(tx, notice, by)?;
+    let recomputed = crate::approval::workflow::recompute_due_dates(tx)?;
     Ok(ImportSummary {
         notice_id: id,
         year: notice.year,
         version: notice.version.clone(),
         days: notice.days.len(),
         replaced: current.map(|c| c.1),
+        recomputed,
     })
 }
 
@@ -592,6 +596,7 @@ pub fn add_day(tx: &mut WriteTx, day: &SpecialDay, by: &str) -> Result<i64, Cale
             name: &day.name,
         },
     )?;
+    crate::approval::workflow::recompute_due_dates(tx)?;
     Ok(notice_id)
 }
 
@@ -615,6 +620,7 @@ pub fn remove_day(tx: &mut WriteTx, date: Date, by: &str) -> Result<i64, Calenda
         Op::Delete,
         &serde_json::json!({ "notice_id": notice_id, "date": d }),
     )?;
+    crate::approval::workflow::recompute_due_dates(tx)?;
     Ok(notice_id)
 }
 

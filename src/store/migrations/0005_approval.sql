@@ -2,6 +2,10 @@
 -- clock pauses, fees, users' common opinions, and the intake queue of online applications.
 -- Money is integer fen; dates (YYYY-MM-DD) are Beijing calendar dates, timestamps are UTC.
 
+-- Staff are told of their to-do by SMS: the mobile number, '' when the user has none (then no
+-- SMS is sent). Set with auth::set_phone.
+ALTER TABLE users ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+
 CREATE TABLE approval_items (
     id             INTEGER PRIMARY KEY,
     code           TEXT    NOT NULL UNIQUE,
