@@ -12,4 +12,5 @@ pub mod provision;
 pub mod replication;
 pub mod site;
 pub mod store;
+pub mod supervision;
 pub mod web;

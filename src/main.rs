@@ -13,6 +13,7 @@ use govbox::approval::calendar::{self, cli::CalendarCmd, CalendarError};
 use govbox::approval::notify::{self, NotifyError};
 use govbox::auth::{self, AuthError, NewUser, RoleGrant};
 use govbox::provision::{self, demo};
+use govbox::supervision;
 use govbox::site::{self, ConfigError, SiteConfig};
 use govbox::store::{self, DataDirLock, StoreError};
 use govbox::web;
@@ -352,9 +353,16 @@ fn serve(
         if let Some(a) = replication.receiver_addr() {
             println!("replication: https://{a}/");
         }
+        let state_store = store.clone();
+        let supervision_cfg = site.supervision.clone();
         let state = web::AppState::new(store, site);
         web::serve(state, bound, signals, move |stop| {
             let mut tasks = replication.spawn(stop.clone());
+            tasks.push(supervision::worker::spawn(
+                state_store,
+                &supervision_cfg,
+                stop.clone(),
+            ));
             tasks.push(sms.spawn(stop));
             tasks
         })

@@ -30,7 +30,53 @@ pub struct SiteConfig {
     pub sms: SmsSection,
     #[serde(default)]
     pub portal: PortalSection,
+    #[serde(default)]
+    pub supervision: SupervisionSection,
 }
+
+/// Electronic supervision: the working-day periods of lights and cards, and how often the
+/// card sweep runs.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisionSection {
+    /// An open case shows yellow when it is due within this many working days.
+    #[serde(default = "supervision_warn_days")]
+    pub warn_days: u32,
+    /// A yellow card is issued when a case exceeds its promise by this many working days.
+    #[serde(default = "supervision_yellow_days")]
+    pub yellow_days: u32,
+    /// A red card follows when the case is still open this many working days after its yellow.
+    #[serde(default = "supervision_red_after_days")]
+    pub red_after_days: u32,
+    /// How often the service sweeps for due cards and reminders.
+    #[serde(default = "supervision_sweep_interval_seconds")]
+    pub sweep_interval_seconds: u32,
+}
+
+fn supervision_warn_days() -> u32 {
+    1
+}
+fn supervision_yellow_days() -> u32 {
+    1
+}
+fn supervision_red_after_days() -> u32 {
+    2
+}
+fn supervision_sweep_interval_seconds() -> u32 {
+    300
+}
+
+impl Default for SupervisionSection {
+    fn default() -> Self {
+        SupervisionSection {
+            warn_days: supervision_warn_days(),
+            yellow_days: supervision_yellow_days(),
+            red_after_days: supervision_red_after_days(),
+            sweep_interval_seconds: supervision_sweep_interval_seconds(),
+        }
+    }
+}
+
 
 /// The public portal's page furniture.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -466,6 +512,7 @@ impl SiteConfig {
         self.validate_replication(&err)?;
         self.validate_sms(&err)?;
         self.validate_portal(&err)?;
+        self.validate_supervision(&err)?;
         if !(1..=168).contains(&self.backup.interval_hours) {
             return Err(err(
                 "backup.interval_hours",
@@ -567,6 +614,38 @@ impl SiteConfig {
             if !ok || icp.chars().any(char::is_control) {
                 return Err(err("portal.icp", format!("{icp:?} 不像 ICP 备案号")));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_supervision(
+        &self,
+        err: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let s = &self.supervision;
+        if s.warn_days > 30 {
+            return Err(err(
+                "supervision.warn_days",
+                "预警天数须在 0 到 30 个工作日之间".into(),
+            ));
+        }
+        if !(1..=30).contains(&s.yellow_days) {
+            return Err(err(
+                "supervision.yellow_days",
+                "黄牌天数须在 1 到 30 个工作日之间".into(),
+            ));
+        }
+        if !(1..=30).contains(&s.red_after_days) {
+            return Err(err(
+                "supervision.red_after_days",
+                "红牌天数须在 1 到 30 个工作日之间".into(),
+            ));
+        }
+        if !(10..=86_400).contains(&s.sweep_interval_seconds) {
+            return Err(err(
+                "supervision.sweep_interval_seconds",
+                "发牌检查间隔须在 10 到 86400 秒之间".into(),
+            ));
         }
         Ok(())
     }

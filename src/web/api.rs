@@ -63,6 +63,7 @@ impl ApiDoc {
         doc.merge(crate::approval::notify::web::SmsApi::openapi());
         doc.merge(crate::office::api::OfficeApi::openapi_doc());
         doc.merge(crate::portal::api::PortalApi::openapi());
+        doc.merge(crate::supervision::api::SupervisionApi::openapi_doc());
         doc
     }
 }
@@ -88,6 +89,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     r.extend(crate::approval::calendar::web::routes());
     r.extend(crate::approval::notify::web::routes());
     r.extend(crate::office::api::routes());
+    r.extend(crate::supervision::api::routes());
     r
 }
 

@@ -29,6 +29,7 @@ impl AppState {
             csrf => session.map(|s| s.csrf.clone()),
             can_audit => user.is_some_and(|u| u.has_any(&[Role::Admin, Role::Auditor])),
             is_admin => user.is_some_and(|u| u.has(Role::Admin)),
+            can_supervise => user.is_some_and(|u| u.has_any(crate::supervision::VIEWERS)),
         }
     }
 }
@@ -174,6 +175,17 @@ pub async fn home(State(st): State<AppState>, who: Authed) -> Result<Html<String
         .await
         .map_err(WebError::from)?;
     todo.extend(portal.iter().map(Value::from_serialize));
+    let me = who.0.user.clone();
+    let supervision = st
+        .store
+        .read(move |c| crate::supervision::workbench::items(c, &me));
+    todo.extend(
+        supervision
+            .await
+            .map_err(WebError::from)?
+            .iter()
+            .map(Value::from_serialize),
+    );
     // Only admins see the system status; nobody else pays for reading the backup dir.
     let (backup_status, drill_status) = if who.0.user.has(Role::Admin) {
         backup_summary(&st).await
