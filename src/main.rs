@@ -13,9 +13,9 @@ use govbox::approval::calendar::{self, cli::CalendarCmd, CalendarError};
 use govbox::approval::notify::{self, NotifyError};
 use govbox::auth::{self, AuthError, NewUser, RoleGrant};
 use govbox::provision::{self, demo};
-use govbox::supervision;
 use govbox::site::{self, ConfigError, SiteConfig};
 use govbox::store::{self, DataDirLock, StoreError};
+use govbox::supervision;
 use govbox::web;
 use govbox::{backup, firewall, replication};
 

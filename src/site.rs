@@ -77,7 +77,6 @@ impl Default for SupervisionSection {
     }
 }
 
-
 /// The public portal's page furniture.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]

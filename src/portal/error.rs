@@ -44,6 +44,31 @@ impl From<AuthError> for PortalError {
     }
 }
 
+impl From<crate::approval::ApprovalError> for PortalError {
+    fn from(e: crate::approval::ApprovalError) -> Self {
+        use crate::approval::ApprovalError as A;
+        match e {
+            A::Invalid { field, zh } => PortalError::Invalid { field, zh },
+            A::NotFound(what) => PortalError::NotFound(what),
+            A::Store(s) => PortalError::Store(s),
+            A::Io(e) => PortalError::Io(e),
+            other => PortalError::Conflict(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::supervision::SupervisionError> for PortalError {
+    fn from(e: crate::supervision::SupervisionError) -> Self {
+        use crate::supervision::SupervisionError as S;
+        match e {
+            S::Invalid { field, zh } => PortalError::Invalid { field, zh },
+            S::NotFound(what) => PortalError::NotFound(what),
+            S::Store(s) => PortalError::Store(s),
+            other => PortalError::Conflict(other.to_string()),
+        }
+    }
+}
+
 impl PortalError {
     pub fn invalid(field: &'static str, zh: impl Into<String>) -> PortalError {
         PortalError::Invalid {

@@ -20,6 +20,8 @@ pub mod markdown;
 pub mod public;
 pub mod search;
 pub mod selfcheck;
+pub mod service_pages;
+pub mod services;
 pub mod staff;
 
 pub use error::PortalError;
@@ -52,6 +54,13 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "portal_receipt.html",
         include_str!("templates/receipt.html"),
+    ),
+    ("portal_guides.html", include_str!("templates/guides.html")),
+    ("portal_guide.html", include_str!("templates/guide.html")),
+    ("portal_apply.html", include_str!("templates/apply.html")),
+    (
+        "portal_complaint.html",
+        include_str!("templates/complaint.html"),
     ),
     ("cms_home.html", include_str!("templates/cms_home.html")),
     (

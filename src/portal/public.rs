@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/faq", get(faq_page))
         .route("/letters", get(letters_page).post(letter_submit))
         .route("/query", get(query_page).post(query_submit))
+        .merge(super::service_pages::routes())
         .route(
             "/static/portal.css",
             get(|| async {
@@ -49,18 +50,18 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(PageError))]
-struct PagePath<T>(T);
+pub(super) struct PagePath<T>(pub T);
 
 #[derive(FromRequest)]
 #[from_request(via(axum::extract::Form), rejection(PageError))]
-struct PageForm<T>(T);
+pub(super) struct PageForm<T>(pub T);
 
 fn now() -> String {
     crate::clock::now_utc()
 }
 
 /// Values every portal page's layout needs.
-fn layout(st: &AppState, title: &str, nav: &[columns::Column]) -> Value {
+pub(super) fn layout(st: &AppState, title: &str, nav: &[columns::Column]) -> Value {
     let nav: Vec<Value> = nav
         .iter()
         .map(|c| context! { code => c.code, name => c.name })
@@ -132,7 +133,11 @@ fn cacheable(
     resp
 }
 
-fn html_page(headers: &HeaderMap, html: Html<String>, modified: Option<&str>) -> Response {
+pub(super) fn html_page(
+    headers: &HeaderMap,
+    html: Html<String>,
+    modified: Option<&str>,
+) -> Response {
     cacheable(headers, "text/html; charset=utf-8", html.0, modified)
 }
 
@@ -354,7 +359,7 @@ async fn search_page(
 }
 
 /// The form token: the visitor's existing one, or a new one set as a cookie.
-fn form_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub(super) fn form_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     match guard::cookie(headers, FORM_COOKIE).filter(|t| t.len() == 64) {
         Some(t) => (t, None),
         None => {
@@ -365,7 +370,7 @@ fn form_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     }
 }
 
-fn check_token(headers: &HeaderMap, given: &str) -> Result<(), WebError> {
+pub(super) fn check_token(headers: &HeaderMap, given: &str) -> Result<(), WebError> {
     match guard::cookie(headers, FORM_COOKIE) {
         Some(expected) if crate::auth::session::csrf_matches(&expected, given) => Ok(()),
         _ => Err(WebError::Csrf),
@@ -373,7 +378,11 @@ fn check_token(headers: &HeaderMap, given: &str) -> Result<(), WebError> {
 }
 
 /// A form page: never cached (it carries the visitor's token), with the cookie when new.
-fn form_page(html: Html<String>, status: StatusCode, cookie: Option<HeaderValue>) -> Response {
+pub(super) fn form_page(
+    html: Html<String>,
+    status: StatusCode,
+    cookie: Option<HeaderValue>,
+) -> Response {
     let mut r = (status, html).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -383,7 +392,7 @@ fn form_page(html: Html<String>, status: StatusCode, cookie: Option<HeaderValue>
     r
 }
 
-fn throttled(secs: u64, what: &'static str) -> WebError {
+pub(super) fn throttled(secs: u64, what: &'static str) -> WebError {
     PortalError::Throttled { what, secs }.into()
 }
 
@@ -459,7 +468,7 @@ async fn ask_submit(
         })
         .await;
     match r {
-        Ok(s) => receipt(&st, "网上咨询", "咨询已提交", s).await,
+        Ok(s) => receipt(&st, "网上咨询", "咨询已提交", s.number, s.code).await,
         Err(e) if e.status().is_client_error() => {
             let status = e.status();
             ask_form(&st, &headers, form, Some(e.to_string()), status).await
@@ -468,17 +477,18 @@ async fn ask_submit(
     }
 }
 
-async fn receipt(
+pub(super) async fn receipt(
     st: &AppState,
     title: &str,
     heading: &str,
-    s: consult::Submitted,
+    number: String,
+    code: String,
 ) -> Result<Response, PageError> {
     let nav = st.store.read(columns::list).await?;
     let html = render(
         "portal_receipt.html",
         layout(st, title, &nav),
-        context! { heading, number => s.number, code => s.code },
+        context! { heading, number, code },
     )?;
     Ok(form_page(html, StatusCode::OK, None))
 }
@@ -577,7 +587,7 @@ async fn letter_submit(
         })
         .await;
     match r {
-        Ok(s) => receipt(&st, "县长信箱", "来信已收到", s).await,
+        Ok(s) => receipt(&st, "县长信箱", "来信已收到", s.number, s.code).await,
         Err(e) if e.status().is_client_error() => {
             let status = e.status();
             letter_form(&st, &headers, form, Some(e.to_string()), status).await
@@ -618,7 +628,8 @@ async fn query_page(State(st): State<AppState>, headers: HeaderMap) -> Result<Re
     query_form(&st, &headers, "", None, None, StatusCode::OK).await
 }
 
-/// Looks up a consultation (ZX…) or a letter (XX…) by its number and query code. A wrong
+/// Looks up a consultation (ZX…), a letter (XX…), an online application (WS…) or a complaint
+/// (TS…) by its number and query code. A wrong
 /// number and a wrong code look the same, and both count against the address.
 async fn query_submit(
     State(st): State<AppState>,
@@ -661,7 +672,7 @@ async fn query_submit(
                     answer => l.reply, answered => l.replied_at.as_deref().map(crate::clock::show),
                 }))
             } else {
-                Ok(None)
+                super::service_pages::lookup(c, &n, &code)
             }
         })
         .await?;

@@ -10,7 +10,8 @@ use super::{articles, columns, consult, letters, markdown, PortalError};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Finding {
-    /// `column_stale`, `column_blank`, `consultation_overdue`, `letter_overdue`, `broken_link`.
+    /// `column_stale`, `column_blank`, `consultation_overdue`, `letter_overdue`,
+    /// `guide_incomplete`, `broken_link`.
     pub kind: String,
     pub what: String,
     pub detail: String,
@@ -64,7 +65,35 @@ pub fn run(conn: &Connection, now: &str) -> Result<Vec<Finding>, PortalError> {
             detail: format!("{} 来信，超过 3 个月未答复", crate::clock::show(&at)),
         });
     }
+    out.extend(guides_incomplete(conn)?);
     out.extend(broken_links(conn, now)?);
+    Ok(out)
+}
+
+/// Service guides missing what an inspection checks: materials, legal basis, process, where to
+/// go and whom to call.
+fn guides_incomplete(conn: &Connection) -> Result<Vec<Finding>, PortalError> {
+    let mut out = Vec::new();
+    for s in crate::approval::items::list_public(conn)? {
+        let it = crate::approval::items::get(conn, &s.code)?;
+        let missing: Vec<&str> = [
+            (it.materials.is_empty(), "申请材料"),
+            (it.basis.is_empty(), "设定依据"),
+            (it.process.trim().is_empty(), "办理流程"),
+            (it.location.trim().is_empty(), "办理地点"),
+            (it.contact_phone.trim().is_empty(), "咨询电话"),
+        ]
+        .into_iter()
+        .filter_map(|(gap, what)| gap.then_some(what))
+        .collect();
+        if !missing.is_empty() {
+            out.push(Finding {
+                kind: "guide_incomplete".into(),
+                what: format!("办事指南“{}”", it.name),
+                detail: format!("缺少{}", missing.join("、")),
+            });
+        }
+    }
     Ok(out)
 }
 
@@ -97,7 +126,17 @@ fn resolves(conn: &Connection, link: &str, now: &str) -> Result<bool, PortalErro
     let path = link.split(['?', '#']).next().unwrap_or("");
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     Ok(match segs.as_slice() {
-        [""] | ["search"] | ["faq"] | ["ask"] | ["letters"] | ["query"] => true,
+        [""]
+        | ["search"]
+        | ["faq"]
+        | ["ask"]
+        | ["letters"]
+        | ["query"]
+        | ["guides"]
+        | ["complaints"] => true,
+        ["guides", code] | ["apply", code] => {
+            crate::approval::items::get(conn, code).is_ok_and(|it| it.active)
+        }
         ["articles", id] => match id.parse::<i64>() {
             Ok(id) => articles::visible(conn, id, now)?.is_some(),
             Err(_) => false,

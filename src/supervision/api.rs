@@ -73,11 +73,13 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 /// any lookup.
 pub fn key(field: &'static str, v: &str) -> Result<String, SupervisionError> {
     let v = v.trim();
-    if v.is_empty() || v.len() > 40 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
+    if v.is_empty() || v.len() > 40 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(SupervisionError::invalid(
             field,
-            format!("编号 \"{}\" 格式不对：只能含字母、数字和 -", super::short(v)),
+            format!(
+                "编号 \"{}\" 格式不对：只能含字母、数字和 -",
+                super::short(v)
+            ),
         ));
     }
     Ok(v.to_string())
@@ -151,7 +153,9 @@ async fn list_cases(
     ApiQuery(f): ApiQuery<lights::Filter>,
 ) -> Result<Json<Page>, ApiError> {
     let r = rules(&st);
-    Ok(Json(read(&st, &who, move |c, _| Ok(case_page(c, &r, &f)?.0)).await?))
+    Ok(Json(
+        read(&st, &who, move |c, _| Ok(case_page(c, &r, &f)?.0)).await?,
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -230,9 +234,14 @@ async fn remind_case(
 ) -> Result<Response, ApiError> {
     let receipt = key("receipt", &receipt)?;
     let object = format!("case:{receipt}");
-    let r = write(&st, &who, client, "supervision.remind", object, move |tx, u| {
-        reminders::manual(tx, u, &receipt, &req.message)
-    })
+    let r = write(
+        &st,
+        &who,
+        client,
+        "supervision.remind",
+        object,
+        move |tx, u| reminders::manual(tx, u, &receipt, &req.message),
+    )
     .await?;
     Ok(audited(StatusCode::CREATED, r))
 }
@@ -240,11 +249,7 @@ async fn remind_case(
 /// The three time-limit views: `business` (业务办理时限: open cases whose clock runs),
 /// `supplement` (补交告知时限: waiting for the applicant's supplement), `special` (特别程序时限:
 /// paused for hearing, testing, inspection or expert review).
-pub fn limits(
-    c: &Connection,
-    rules: &Rules,
-    view: &str,
-) -> Result<Vec<LitCase>, SupervisionError> {
+pub fn limits(c: &Connection, rules: &Rules, view: &str) -> Result<Vec<LitCase>, SupervisionError> {
     let cond = match view {
         "business" => "closed = 0 AND paused = 0",
         "supplement" => "closed = 0 AND state = 'supplement'",
@@ -290,7 +295,9 @@ async fn list_limits(
     axum::extract::Path(view): axum::extract::Path<String>,
 ) -> Result<Json<Vec<LitCase>>, ApiError> {
     let r = rules(&st);
-    Ok(Json(read(&st, &who, move |c, _| limits(c, &r, &view)).await?))
+    Ok(Json(
+        read(&st, &who, move |c, _| limits(c, &r, &view)).await?,
+    ))
 }
 
 /// Yellow and red cards, open ones first.
@@ -408,13 +415,7 @@ pub fn complaint_action(
     match req.action.as_str() {
         "assign" => complaints::assign(tx, u, number, &req.assignee),
         "reply" => complaints::reply(tx, u, number, &req.text),
-        "close" => complaints::close(
-            tx,
-            u,
-            number,
-            req.substantiated,
-            Some(req.subject.as_str()),
-        ),
+        "close" => complaints::close(tx, u, number, req.substantiated, Some(req.subject.as_str())),
         other => Err(SupervisionError::invalid(
             "action",
             format!(
@@ -441,9 +442,14 @@ async fn act_complaint(
 ) -> Result<Response, ApiError> {
     let number = key("number", &number)?;
     let object = format!("complaint:{number}");
-    let c = write(&st, &who, client, "supervision.complaint", object, move |tx, u| {
-        complaint_action(tx, u, &number, &req)
-    })
+    let c = write(
+        &st,
+        &who,
+        client,
+        "supervision.complaint",
+        object,
+        move |tx, u| complaint_action(tx, u, &number, &req),
+    )
     .await?;
     Ok(audited(StatusCode::OK, c))
 }
@@ -485,9 +491,14 @@ async fn evaluation_step(
 ) -> Result<Response, ApiError> {
     let receipt = key("receipt", &receipt)?;
     let object = format!("evaluation:{receipt}");
-    let e = write(&st, &who, client, "supervision.evaluation", object, move |tx, u| {
-        evaluations::step(tx, Some(u), &receipt, req.action, &req.note)
-    })
+    let e = write(
+        &st,
+        &who,
+        client,
+        "supervision.evaluation",
+        object,
+        move |tx, u| evaluations::step(tx, Some(u), &receipt, req.action, &req.note),
+    )
     .await?;
     Ok(audited(StatusCode::OK, e))
 }

@@ -140,7 +140,12 @@ pub fn sweep(
     Ok(out)
 }
 
-fn issue(tx: &mut WriteTx, c: &Candidate, colour: &str, due_on: &str) -> Result<(), SupervisionError> {
+fn issue(
+    tx: &mut WriteTx,
+    c: &Candidate,
+    colour: &str,
+    due_on: &str,
+) -> Result<(), SupervisionError> {
     let now = tx.now().to_string();
     let n = tx.exec(
         "INSERT OR IGNORE INTO supervision_cards(case_id, receipt, colour, department_id, handler_id,
@@ -290,14 +295,27 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Card>, SupervisionError
     if let Some(d) = f.department_id {
         add(&mut sql, " AND department_id = ?#", d.into());
     }
-    if let Some(r) = f.receipt.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+    if let Some(r) = f
+        .receipt
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
         add(&mut sql, " AND receipt = ?#", r.to_string().into());
     }
     if let Some(d) = f.from.as_deref().filter(|d| !d.trim().is_empty()) {
-        add(&mut sql, " AND due_on >= ?#", super::date("from", d)?.to_string().into());
+        add(
+            &mut sql,
+            " AND due_on >= ?#",
+            super::date("from", d)?.to_string().into(),
+        );
     }
     if let Some(d) = f.to.as_deref().filter(|d| !d.trim().is_empty()) {
-        add(&mut sql, " AND due_on <= ?#", super::date("to", d)?.to_string().into());
+        add(
+            &mut sql,
+            " AND due_on <= ?#",
+            super::date("to", d)?.to_string().into(),
+        );
     }
     sql.push_str(" ORDER BY state = 'resolved', due_on DESC, id DESC LIMIT 1000");
     let mut st = conn.prepare(&sql)?;

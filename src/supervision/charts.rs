@@ -142,7 +142,13 @@ pub fn lines(title: &str, labels: &[String], series: &[Series], unit: &str) -> S
 }
 
 /// Grouped bars: one group per label, one bar per series.
-pub fn bars(title: &str, labels: &[String], series: &[Series], unit: &str, max: Option<f64>) -> String {
+pub fn bars(
+    title: &str,
+    labels: &[String],
+    series: &[Series],
+    unit: &str,
+    max: Option<f64>,
+) -> String {
     let max = max.unwrap_or_else(|| {
         nice_max(
             series
@@ -160,7 +166,10 @@ pub fn bars(title: &str, labels: &[String], series: &[Series], unit: &str, max: 
     for (k, s) in series.iter().enumerate() {
         for (i, v) in s.values.iter().enumerate() {
             let h = (H - BOTTOM - TOP) * v / max;
-            let x = LEFT + group * i as f64 + (group - bar * series.len() as f64) / 2.0 + bar * k as f64;
+            let x = LEFT
+                + group * i as f64
+                + (group - bar * series.len() as f64) / 2.0
+                + bar * k as f64;
             let _ = write!(
                 out,
                 r##"<rect class="bar" x="{x:.1}" y="{y:.1}" width="{bar:.1}" height="{h:.1}" fill="{c}"><title>{l} {n}: {v}{unit}</title></rect>"##,
@@ -269,11 +278,7 @@ pub fn year_over_year(conn: &Connection, today: Date) -> Result<String, Supervis
         name: format!("{y}年"),
         colour,
         values: (1..=12)
-            .map(|m| {
-                accepted
-                    .get(&format!("{y}-{m:02}"))
-                    .map_or(0.0, |v| v[0])
-            })
+            .map(|m| accepted.get(&format!("{y}-{m:02}")).map_or(0.0, |v| v[0]))
             .collect(),
     };
     Ok(bars(

@@ -245,7 +245,8 @@ pub struct Filter {
     pub to: Option<String>,
 }
 
-const SELECT: &str = "SELECT id, number, category, target, name, phone, body, receipt, department_id,
+const SELECT: &str =
+    "SELECT id, number, category, target, name, phone, body, receipt, department_id,
         state, assignee_id, reply, substantiated, subject_id, submitted_at, replied_at, closed_at
    FROM supervision_complaints";
 
@@ -297,7 +298,12 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Complaint>, Supervision
             ))
         }
     }
-    if let Some(c) = f.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    if let Some(c) = f
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         args.push(c.to_string());
         sql.push_str(&format!(" AND category = ?{}", args.len()));
     }

@@ -75,9 +75,7 @@ impl SupervisionError {
             SupervisionError::Invalid { .. } => StatusCode::BAD_REQUEST,
             SupervisionError::NotFound(_) => StatusCode::NOT_FOUND,
             SupervisionError::Forbidden(_) => StatusCode::FORBIDDEN,
-            SupervisionError::OutOfOrder(_) | SupervisionError::Conflict(_) => {
-                StatusCode::CONFLICT
-            }
+            SupervisionError::OutOfOrder(_) | SupervisionError::Conflict(_) => StatusCode::CONFLICT,
             SupervisionError::Calendar(_)
             | SupervisionError::Export(_)
             | SupervisionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,7 +8,11 @@ use super::SupervisionError;
 
 /// The table as rows of text, exactly the cells both formats carry.
 pub fn grid(t: &Table) -> Vec<Vec<String>> {
-    let mut out = vec![vec![t.title.clone()], vec![t.subtitle.clone()], t.headers.clone()];
+    let mut out = vec![
+        vec![t.title.clone()],
+        vec![t.subtitle.clone()],
+        t.headers.clone(),
+    ];
     out.extend(t.rows.iter().map(|r| r.iter().map(Cell::text).collect()));
     out
 }

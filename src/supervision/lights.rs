@@ -32,7 +32,8 @@ impl Thresholds {
 
 /// The light as an SQL expression over `approval_case_facts`, with `?1` = today and `?2` =
 /// the last yellow due date.
-pub const LIGHT_SQL: &str = "CASE WHEN closed THEN (CASE WHEN closed_on <= due_on THEN 'ontime' ELSE 'late' END) \
+pub const LIGHT_SQL: &str =
+    "CASE WHEN closed THEN (CASE WHEN closed_on <= due_on THEN 'ontime' ELSE 'late' END) \
      WHEN due_on < ?1 THEN 'red' WHEN due_on <= ?2 THEN 'yellow' ELSE 'green' END";
 
 pub const LIGHTS: [&str; 5] = ["green", "yellow", "red", "ontime", "late"];
@@ -99,12 +100,12 @@ impl Filter {
         }
         if let Some(r) = given(&self.receipt) {
             let r = super::line("receipt", r, 40, true)?;
+            push(&mut sql, " AND receipt >= ?#", Value::from(r.clone()));
             push(
                 &mut sql,
-                " AND receipt >= ?#",
-                Value::from(r.clone()),
+                " AND receipt < ?#",
+                format!("{r}\u{10FFFF}").into(),
             );
-            push(&mut sql, " AND receipt < ?#", format!("{r}\u{10FFFF}").into());
         }
         if let Some(k) = given(&self.kind) {
             if !matches!(k, "immediate" | "promised" | "joint") {
@@ -134,11 +135,7 @@ impl Filter {
         }
         if let Some(a) = given(&self.applicant) {
             let a = super::line("applicant", a, 50, true)?;
-            push(
-                &mut sql,
-                " AND instr(applicant_name, ?#) > 0",
-                a.into(),
-            );
+            push(&mut sql, " AND instr(applicant_name, ?#) > 0", a.into());
         }
         if let Some(c) = given(&self.clerk) {
             let id = crate::auth::user_id(conn, c).map_err(|_| {
@@ -170,7 +167,11 @@ impl Filter {
                     "灯色只能是 green、yellow、red、ontime 或 late",
                 ));
             }
-            push(&mut sql, &format!(" AND ({LIGHT_SQL}) = ?#"), l.to_string().into());
+            push(
+                &mut sql,
+                &format!(" AND ({LIGHT_SQL}) = ?#"),
+                l.to_string().into(),
+            );
         }
         Ok((sql, args))
     }

@@ -26,18 +26,12 @@ pub use error::SupervisionError;
 #[cfg(test)]
 mod tests;
 
-
 use crate::auth::{Role, User};
 use crate::site::SupervisionSection;
 use crate::store::{Op, WriteTx};
 
 /// Who sees the supervision pages: supervisors, leaders, the service centre's heads and admins.
-pub const VIEWERS: &[Role] = &[
-    Role::Supervisor,
-    Role::Leader,
-    Role::DeptHead,
-    Role::Admin,
-];
+pub const VIEWERS: &[Role] = &[Role::Supervisor, Role::Leader, Role::DeptHead, Role::Admin];
 
 /// Who acts as supervisor: issues advice letters, handles complaints, runs the evaluation loop.
 pub const SUPERVISORS: &[Role] = &[Role::Supervisor, Role::Admin];

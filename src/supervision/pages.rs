@@ -52,10 +52,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "supervision_charts.html",
         include_str!("templates/charts.html"),
     ),
-    (
-        "supervision_nav.html",
-        include_str!("templates/nav.html"),
-    ),
+    ("supervision_nav.html", include_str!("templates/nav.html")),
 ];
 
 pub fn pages() -> Router<AppState> {
@@ -70,7 +67,10 @@ pub fn pages() -> Router<AppState> {
         .route("/supervision/complaints", get(complaints_page))
         .route("/supervision/complaints/{number}", post(complaint_action))
         .route("/supervision/evaluations", get(evaluations_page))
-        .route("/supervision/evaluations/{receipt}", post(evaluation_action))
+        .route(
+            "/supervision/evaluations/{receipt}",
+            post(evaluation_action),
+        )
         .route("/supervision/stats", get(stats_page))
         .route("/supervision/charts", get(charts_page))
         .route("/supervision/reminders/{id}/seen", post(reminder_seen))
@@ -115,8 +115,10 @@ fn choices(c: &Connection) -> Result<(Value, Value), SupervisionError> {
     )?;
     let items: Vec<Value> = st
         .query_map([], |r| {
-            Ok(context! { id => r.get::<_, i64>(0)?, code => r.get::<_, String>(1)?,
-                name => r.get::<_, String>(2)? })
+            Ok(
+                context! { id => r.get::<_, i64>(0)?, code => r.get::<_, String>(1)?,
+                name => r.get::<_, String>(2)? },
+            )
         })?
         .collect::<Result<_, _>>()?;
     Ok((Value::from(depts), Value::from(items)))
@@ -137,8 +139,7 @@ async fn cases_page(
     .await?;
     let offset = f.offset.unwrap_or(0);
     let limit = f.limit.unwrap_or(100).clamp(1, 500);
-    let next = (i64::from(offset) + i64::from(limit) < page_data.total)
-        .then(|| offset + limit);
+    let next = (i64::from(offset) + i64::from(limit) < page_data.total).then(|| offset + limit);
     page(
         &st,
         &who,
@@ -191,9 +192,14 @@ async fn remind(
         format!("case:{receipt}"),
         format!("/supervision/cases/{receipt}"),
     );
-    write(&st, &who, client, "supervision.remind", object, move |tx, u| {
-        reminders::manual(tx, u, &receipt, &form.message)
-    })
+    write(
+        &st,
+        &who,
+        client,
+        "supervision.remind",
+        object,
+        move |tx, u| reminders::manual(tx, u, &receipt, &form.message),
+    )
     .await?;
     Ok(redirect(&to))
 }
@@ -215,7 +221,7 @@ async fn cards_page(
         "supervision_cards.html",
         "黄牌红牌",
         context! { cards => list, f, depts, me,
-            is_supervisor => who.0.user.has_any(super::SUPERVISORS) },
+        is_supervisor => who.0.user.has_any(super::SUPERVISORS) },
     )
 }
 
@@ -263,10 +269,17 @@ async fn sweep(
     super::require_supervisor(&who.0.user)?;
     let r = rules(&st);
     let today = super::today();
-    write(&st, &who, client, "supervision.sweep", "cards".into(), move |tx, _| {
-        let cal = crate::approval::calendar::Calendar::load(tx.conn())?;
-        cards::sweep(tx, &cal, &r, today)
-    })
+    write(
+        &st,
+        &who,
+        client,
+        "supervision.sweep",
+        "cards".into(),
+        move |tx, _| {
+            let cal = crate::approval::calendar::Calendar::load(tx.conn())?;
+            cards::sweep(tx, &cal, &r, today)
+        },
+    )
     .await?;
     Ok(redirect("/supervision/cards"))
 }
@@ -312,7 +325,7 @@ async fn complaints_page(
         "supervision_complaints.html",
         "投诉处理",
         context! { complaints => list, f, categories => complaints::CATEGORIES.to_vec(),
-            is_supervisor => who.0.user.has_any(super::SUPERVISORS) },
+        is_supervisor => who.0.user.has_any(super::SUPERVISORS) },
     )
 }
 
@@ -347,9 +360,14 @@ async fn complaint_action(
         format!("complaint:{number}"),
         format!("/supervision/complaints#c-{number}"),
     );
-    write(&st, &who, client, "supervision.complaint", object, move |tx, u| {
-        api::complaint_action(tx, u, &number, &req)
-    })
+    write(
+        &st,
+        &who,
+        client,
+        "supervision.complaint",
+        object,
+        move |tx, u| api::complaint_action(tx, u, &number, &req),
+    )
     .await?;
     Ok(redirect(&to))
 }
@@ -390,9 +408,14 @@ async fn evaluation_action(
         format!("evaluation:{receipt}"),
         format!("/supervision/evaluations#e-{receipt}"),
     );
-    write(&st, &who, client, "supervision.evaluation", object, move |tx, u| {
-        evaluations::step(tx, Some(u), &receipt, action, &form.note)
-    })
+    write(
+        &st,
+        &who,
+        client,
+        "supervision.evaluation",
+        object,
+        move |tx, u| evaluations::step(tx, Some(u), &receipt, action, &form.note),
+    )
     .await?;
     Ok(redirect(&to))
 }
@@ -447,7 +470,7 @@ async fn stats_page(
         .map(|r| (r.code().to_string(), r.title()))
         .collect();
     let ctx = context! { table, reports, report, query, depts, items,
-        from => q.from, to => q.to, department_id => q.department_id, item_id => q.item_id };
+    from => q.from, to => q.to, department_id => q.department_id, item_id => q.item_id };
     let name = if q.print.is_some() {
         "supervision_print.html"
     } else {
@@ -502,7 +525,12 @@ async fn reminder_seen(
 ) -> Result<Response, PageError> {
     let id = api::id("id", &id)?;
     let user = who.0.user.clone();
-    let entry = who.entry(client, "supervision.reminder_seen", &format!("reminder:{id}"), "");
+    let entry = who.entry(
+        client,
+        "supervision.reminder_seen",
+        &format!("reminder:{id}"),
+        "",
+    );
     st.store
         .write(move |tx| -> Result<(), SupervisionError> {
             reminders::mark_seen(tx, &user, id)?;

@@ -50,7 +50,11 @@ pub fn auto(
     let mut n = 0;
     for (case_id, receipt, handler, due_on) in due {
         let message = format!("办件 {receipt} 将于 {due_on} 到期，请抓紧办理");
-        if insert(tx, case_id, &receipt, "auto", handler, &due_on, &message, None)?.is_some() {
+        if insert(
+            tx, case_id, &receipt, "auto", handler, &due_on, &message, None,
+        )?
+        .is_some()
+        {
             n += 1;
         }
     }
@@ -122,7 +126,8 @@ pub fn manual(
     get(tx.conn(), id)
 }
 
-const SELECT: &str = "SELECT id, receipt, kind, handler_id, case_due_on, message, by_id, at, seen_at
+const SELECT: &str =
+    "SELECT id, receipt, kind, handler_id, case_due_on, message, by_id, at, seen_at
    FROM supervision_reminders";
 
 fn from_row(conn: &Connection, r: &rusqlite::Row) -> rusqlite::Result<Reminder> {

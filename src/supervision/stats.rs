@@ -77,22 +77,57 @@ impl Report {
     pub fn headers(self) -> &'static [&'static str] {
         match self {
             Report::Handling => &[
-                "部门", "受理数", "办结数", "当日办结", "按时办结", "提前办结", "超时办结", "在办数",
+                "部门",
+                "受理数",
+                "办结数",
+                "当日办结",
+                "按时办结",
+                "提前办结",
+                "超时办结",
+                "在办数",
             ],
             Report::Workload => &[
-                "部门", "受理数", "办结数", "提前办结", "提前办结率(%)", "超期件数", "按时办结率(%)",
+                "部门",
+                "受理数",
+                "办结数",
+                "提前办结",
+                "提前办结率(%)",
+                "超期件数",
+                "按时办结率(%)",
                 "节约工作日",
             ],
             Report::Completion => &["办件类型", "受理数", "超期未办结", "办结数", "办结率(%)"],
             Report::Monthly => &[
-                "月份", "本月受理", "上月结转", "在办数", "本月办结", "即办件", "承诺件",
+                "月份",
+                "本月受理",
+                "上月结转",
+                "在办数",
+                "本月办结",
+                "即办件",
+                "承诺件",
             ],
             Report::Feedback => &[
-                "部门", "投诉件数", "投诉已办结", "投诉查实", "评价数", "非常满意", "满意",
-                "基本满意", "不满意", "非常不满意", "满意率(%)", "整改中",
+                "部门",
+                "投诉件数",
+                "投诉已办结",
+                "投诉查实",
+                "评价数",
+                "非常满意",
+                "满意",
+                "基本满意",
+                "不满意",
+                "非常不满意",
+                "满意率(%)",
+                "整改中",
             ],
             Report::Staff => &[
-                "人员", "黄牌", "红牌", "查实投诉", "差评", "非常满意评价", "考核得分",
+                "人员",
+                "黄牌",
+                "红牌",
+                "查实投诉",
+                "差评",
+                "非常满意评价",
+                "考核得分",
             ],
         }
     }
@@ -354,7 +389,8 @@ fn workload(conn: &Connection, s: &Scope) -> Result<Vec<Vec<Cell>>, SupervisionE
     );
     let rows = grouped(conn, &sql, &args)?;
     Ok(with_total(by_department(conn, rows)?, |v| {
-        let (accepted, completed, early, overdue, within, saved) = (v[0], v[1], v[2], v[3], v[4], v[5]);
+        let (accepted, completed, early, overdue, within, saved) =
+            (v[0], v[1], v[2], v[3], v[4], v[5]);
         vec![
             Cell::Int(accepted),
             Cell::Int(completed),

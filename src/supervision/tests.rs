@@ -140,7 +140,16 @@ fn statistics_equal_the_hand_computed_fixture() {
     assert_eq!(
         table(&s, Report::Workload, nov()),
         strs(&[
-            &["县市场监督管理局", "28", "21", "8", "38.1", "6", "85.7", "16"],
+            &[
+                "县市场监督管理局",
+                "28",
+                "21",
+                "8",
+                "38.1",
+                "6",
+                "85.7",
+                "16"
+            ],
             &["县自然资源局", "18", "9", "5", "55.6", "7", "55.6", "10"],
             &["合计", "46", "30", "13", "43.3", "13", "76.7", "26"],
         ])
@@ -184,7 +193,10 @@ fn statistics_equal_the_hand_computed_fixture() {
     };
     assert_eq!(
         table(&s, Report::Completion, only_a2),
-        strs(&[&["即办件", "6", "0", "6", "100.0"], &["合计", "6", "0", "6", "100.0"]])
+        strs(&[
+            &["即办件", "6", "0", "6", "100.0"],
+            &["合计", "6", "0", "6", "100.0"]
+        ])
     );
 }
 
@@ -317,7 +329,10 @@ fn cards_across_the_national_day_holiday_and_its_make_up_saturday() {
         assert!(cards_of(&s, "H-1").is_empty(), "no card on 10-{day:02}");
     }
     s.sweep(date(2026, 10, 8));
-    assert_eq!(cards_of(&s, "H-1"), [("yellow".into(), "2026-10-08".into())]);
+    assert_eq!(
+        cards_of(&s, "H-1"),
+        [("yellow".into(), "2026-10-08".into())]
+    );
     s.sweep(date(2026, 10, 9));
     assert_eq!(cards_of(&s, "H-1").len(), 1);
     s.sweep(date(2026, 10, 10));
@@ -341,7 +356,10 @@ fn cards_across_the_national_day_holiday_and_its_make_up_saturday() {
     // Due Fri 18 Sep: the make-up Sunday 20 Sep is the next working day.
     one_case(&s, "H-3", "2026-09-14", "2026-09-18");
     s.sweep(date(2026, 9, 20));
-    assert_eq!(cards_of(&s, "H-3"), [("yellow".into(), "2026-09-20".into())]);
+    assert_eq!(
+        cards_of(&s, "H-3"),
+        [("yellow".into(), "2026-09-20".into())]
+    );
 }
 
 #[test]
@@ -353,7 +371,10 @@ fn a_case_closed_after_the_last_sweep_still_gets_the_card_it_was_owed() {
     // Down from Fri 6 Nov to Tue 10 Nov: the yellow of Fri 6 Nov was owed (still open then),
     // the red of Tue 10 Nov was not (closed on Mon 9 Nov).
     s.sweep(date(2026, 11, 10));
-    assert_eq!(cards_of(&s, "C-1"), [("yellow".into(), "2026-11-06".into())]);
+    assert_eq!(
+        cards_of(&s, "C-1"),
+        [("yellow".into(), "2026-11-06".into())]
+    );
 }
 
 #[test]
@@ -383,11 +404,19 @@ fn card_states_advice_letter_and_feedback() {
         act(&s.head_a, CardAction::Feedback, "已整改"),
         Err(SupervisionError::OutOfOrder(_))
     ));
-    let k = act(&s.sup, CardAction::Advice, "请于三个工作日内办结并说明超期原因").unwrap();
+    let k = act(
+        &s.sup,
+        CardAction::Advice,
+        "请于三个工作日内办结并说明超期原因",
+    )
+    .unwrap();
     assert_eq!(k.state, "issued");
     assert!(matches!(
         act(&s.sup, CardAction::Advice, "  "),
-        Err(SupervisionError::Invalid { field: "advice", .. })
+        Err(SupervisionError::Invalid {
+            field: "advice",
+            ..
+        })
     ));
     let k = act(&s.handler_a, CardAction::Acknowledge, "").unwrap();
     assert_eq!(k.state, "acknowledged");
@@ -436,7 +465,12 @@ fn lights_by_sql_match_lights_by_rust() {
     // Closed: on time g1 8, g2 4, g4 6, g7 2, g9 5, g14 2, g15 1; late g3 3, g8 2, g10 4.
     assert_eq!((c.ontime, c.late), (28, 9));
     for case in &page.cases {
-        assert_eq!(case.light, lights::of(&th, &case.case), "{}", case.case.receipt);
+        assert_eq!(
+            case.light,
+            lights::of(&th, &case.case),
+            "{}",
+            case.case.receipt
+        );
     }
     let red_b = lights::Filter {
         light: Some("red".into()),
@@ -459,7 +493,10 @@ fn lights_by_sql_match_lights_by_rust() {
         .store
         .read_blocking(move |c| lights::list(c, &cal, &th, &bad))
         .unwrap_err();
-    assert!(matches!(e, SupervisionError::Invalid { field: "light", .. }));
+    assert!(matches!(
+        e,
+        SupervisionError::Invalid { field: "light", .. }
+    ));
 }
 
 fn complaint(receipt: Option<&str>) -> NewComplaint {
@@ -645,7 +682,8 @@ fn evaluations_one_per_case_and_the_loop_for_a_bad_one() {
     let receipts: Vec<String> = s
         .store
         .read_blocking(|c| -> Result<Vec<String>, SupervisionError> {
-            let mut st = c.prepare("SELECT receipt FROM approval_case_facts ORDER BY case_id LIMIT 2")?;
+            let mut st =
+                c.prepare("SELECT receipt FROM approval_case_facts ORDER BY case_id LIMIT 2")?;
             let v = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
             Ok(v)
         })
@@ -666,7 +704,10 @@ fn evaluations_one_per_case_and_the_loop_for_a_bad_one() {
     assert!(matches!(
         s.store
             .write_blocking(move |tx| evaluations::submit(tx, &bad, 5, " ")),
-        Err(SupervisionError::Invalid { field: "reason", .. })
+        Err(SupervisionError::Invalid {
+            field: "reason",
+            ..
+        })
     ));
     let bad = receipts[1].clone();
     assert!(matches!(
@@ -720,7 +761,8 @@ fn feedback_and_staff_reports_count_cards_complaints_and_evaluations() {
     let receipts: Vec<String> = s
         .store
         .read_blocking(|c| -> Result<Vec<String>, SupervisionError> {
-            let mut st = c.prepare("SELECT receipt FROM approval_case_facts ORDER BY case_id LIMIT 2")?;
+            let mut st =
+                c.prepare("SELECT receipt FROM approval_case_facts ORDER BY case_id LIMIT 2")?;
             let v = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
             Ok(v)
         })
@@ -749,8 +791,34 @@ fn feedback_and_staff_reports_count_cards_complaints_and_evaluations() {
     assert_eq!(
         table(&s, Report::Feedback, scope.clone()),
         strs(&[
-            &["县市场监督管理局", "1", "1", "1", "2", "1", "0", "0", "1", "0", "50.0", "1"],
-            &["未关联办件", "1", "0", "0", "0", "0", "0", "0", "0", "0", "—", "0"],
+            &[
+                "县市场监督管理局",
+                "1",
+                "1",
+                "1",
+                "2",
+                "1",
+                "0",
+                "0",
+                "1",
+                "0",
+                "50.0",
+                "1"
+            ],
+            &[
+                "未关联办件",
+                "1",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "—",
+                "0"
+            ],
             &["合计", "2", "1", "1", "2", "1", "0", "0", "1", "0", "50.0", "1"],
         ])
     );

@@ -30,9 +30,10 @@ pub fn items(conn: &Connection, user: &User) -> Result<Vec<Item>, SupervisionErr
             ..Default::default()
         },
     )?;
-    for k in open.iter().filter(|k| {
-        k.handler_id == Some(user.id) || heads.contains(&k.department_id)
-    }) {
+    for k in open
+        .iter()
+        .filter(|k| k.handler_id == Some(user.id) || heads.contains(&k.department_id))
+    {
         let todo = if k.state == "issued" {
             "请签收"
         } else if !k.advice.is_empty() && k.feedback.is_empty() {
@@ -41,7 +42,10 @@ pub fn items(conn: &Connection, user: &User) -> Result<Vec<Item>, SupervisionErr
             continue;
         };
         out.push(Item {
-            label: format!("{}：办件 {}，{} 起（{}）", k.colour_zh, k.receipt, k.due_on, todo),
+            label: format!(
+                "{}：办件 {}，{} 起（{}）",
+                k.colour_zh, k.receipt, k.due_on, todo
+            ),
             href: format!("/supervision/cards#card-{}", k.id),
             alert: true,
         });

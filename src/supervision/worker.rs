@@ -11,7 +11,10 @@ use crate::approval::calendar::Calendar;
 use crate::site::SupervisionSection;
 use crate::store::Store;
 
-pub async fn sweep_now(store: &Store, rules: Rules) -> Result<cards::SweepOutcome, SupervisionError> {
+pub async fn sweep_now(
+    store: &Store,
+    rules: Rules,
+) -> Result<cards::SweepOutcome, SupervisionError> {
     let today = super::today();
     store
         .write(move |tx| {
