@@ -700,3 +700,226 @@ fn flood_limits_count_per_address() {
     assert!(l.may_query(a).is_err());
     assert!(l.may_query(b).is_ok());
 }
+
+mod applications {
+    use super::*;
+    use crate::approval::items::{ItemInput, MaterialSpec};
+    use crate::approval::{intake, items, workflow};
+    use crate::store::Blobs;
+
+    struct Fx {
+        dir: tempfile::TempDir,
+        s: Store,
+        clerk: User,
+    }
+
+    fn fx() -> Fx {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store::open(&dir.path().join("govbox.db"), "t-site").unwrap();
+        let clerk = s
+            .write_blocking(|tx| -> Result<User, PortalError> {
+                let centre = auth::create_department(tx, "县政务服务中心", None, DeptKind::Unit)?;
+                auth::create_department(tx, "县市场监管局", None, DeptKind::Unit)?;
+                let mk = |tx: &mut WriteTx, name: &str, role| -> Result<User, PortalError> {
+                    let id = auth::create_user(
+                        tx,
+                        &NewUser {
+                            username: name.into(),
+                            display_name: name.into(),
+                            roles: vec![RoleGrant {
+                                role,
+                                department_id: centre,
+                            }],
+                        },
+                        "x",
+                    )?;
+                    Ok(auth::user(tx.conn(), id)?)
+                };
+                let admin = mk(tx, "admin", Role::Admin)?;
+                let clerk = mk(tx, "clerk", Role::Clerk)?;
+                items::save(
+                    tx,
+                    &admin,
+                    &ItemInput {
+                        code: "JB-1".into(),
+                        name: "个体工商户名称变更登记".into(),
+                        short_name: "个体户名称变更".into(),
+                        kind: "immediate".into(),
+                        department: "县市场监管局".into(),
+                        statutory_days: 15,
+                        contact_phone: "0851-1234567".into(),
+                        online: true,
+                        active: true,
+                        materials: vec![MaterialSpec {
+                            name: "变更登记申请书".into(),
+                            required: true,
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    },
+                )?;
+                Ok(clerk)
+            })
+            .unwrap();
+        Fx { dir, s, clerk }
+    }
+
+    fn application(materials: Vec<intake::IntakeFile>) -> intake::NewApplication {
+        intake::NewApplication {
+            item_code: "JB-1".into(),
+            applicant_kind: "person".into(),
+            applicant_name: "张三".into(),
+            applicant_id_no: "11010519491231002X".into(),
+            applicant_phone: "13800001111".into(),
+            description: "店名变更".into(),
+            materials,
+        }
+    }
+
+    #[test]
+    fn an_application_goes_through_intake_and_its_case_completes_visible_with_the_code() {
+        let f = fx();
+        let blobs = Blobs::new(f.dir.path());
+        let item = f.s.read_blocking(|c| services::guide(c, "JB-1")).unwrap();
+        let files = services::store_uploads(
+            &blobs,
+            &item,
+            &[services::Upload {
+                material: "变更登记申请书".into(),
+                file_name: "C:\\fakepath\\申请书.pdf".into(),
+                bytes: b"%PDF-1.4 application".to_vec(),
+            }],
+        )
+        .unwrap();
+        assert_eq!(files[0].file_name, "申请书.pdf");
+        assert!(blobs.has(&files[0].hash));
+        let app = application(files);
+        let sub =
+            f.s.write_blocking(move |tx| services::apply(tx, &app))
+                .unwrap();
+        let progress = |code: &str| {
+            let (n, c) = (sub.number.clone(), code.to_string());
+            f.s.read_blocking(move |x| intake::progress(x, &n, &c))
+                .unwrap()
+        };
+        assert_eq!(progress(&sub.code).unwrap().state_zh, "待预审");
+        let wrong = if sub.code == "00000000" {
+            "00000001"
+        } else {
+            "00000000"
+        };
+        assert!(progress(wrong).is_none());
+
+        let queue =
+            f.s.read_blocking(|c| intake::list(c, Some("pending")))
+                .unwrap();
+        let (id, clerk) = (queue[0].id, f.clerk.clone());
+        let today = jiff::civil::date(2026, 3, 2);
+        let case =
+            f.s.write_blocking(move |tx| {
+                intake::accept(tx, &clerk, id, &intake::AcceptIntake::default(), today)
+            })
+            .unwrap();
+        let p = progress(&sub.code).unwrap();
+        assert_eq!(p.receipt.as_deref(), Some(case.receipt.as_str()));
+        let clerk = f.clerk.clone();
+        let t = workflow::Transition {
+            action: "complete".into(),
+            version: case.version,
+            opinion: "准予变更".into(),
+            assignee: None,
+            pause: None,
+        };
+        let cid = case.id;
+        f.s.write_blocking(move |tx| workflow::act(tx, &clerk, cid, &t, today))
+            .unwrap();
+        let p = progress(&sub.code).unwrap();
+        assert!(p.closed_on.is_some(), "{p:?}");
+        assert!(
+            p.case_state_zh
+                .as_deref()
+                .is_some_and(|s| s.contains("办结")),
+            "{p:?}"
+        );
+        // What the portal's query page shows for it.
+        let (n, c) = (sub.number.clone(), sub.code.clone());
+        let shown =
+            f.s.read_blocking(move |x| service_pages::lookup(x, &n, &c))
+                .unwrap()
+                .unwrap();
+        assert_eq!(shown.get_attr("receipt").unwrap().to_string(), case.receipt);
+        assert!(shown
+            .get_attr("closed_on")
+            .unwrap()
+            .to_string()
+            .starts_with("2026-"));
+    }
+
+    #[test]
+    fn an_application_with_a_hostile_file_stores_nothing() {
+        let f = fx();
+        let blobs = Blobs::new(f.dir.path());
+        let item = f.s.read_blocking(|c| services::guide(c, "JB-1")).unwrap();
+        let good = services::Upload {
+            material: "变更登记申请书".into(),
+            file_name: "申请书.pdf".into(),
+            bytes: b"%PDF-1.4 good".to_vec(),
+        };
+        for bad in [
+            (
+                "申请书.pdf",
+                b"<svg onload=alert(1)>".to_vec(),
+                "变更登记申请书",
+            ),
+            ("申请书.html", b"hello".to_vec(), "变更登记申请书"),
+            ("申请书.pdf", b"MZ\x90\x00".to_vec(), "变更登记申请书"),
+            ("申请书.pdf", b"%PDF".to_vec(), "不存在的材料"),
+        ] {
+            let uploads = [
+                services::Upload {
+                    material: good.material.clone(),
+                    file_name: good.file_name.clone(),
+                    bytes: good.bytes.clone(),
+                },
+                services::Upload {
+                    material: bad.2.into(),
+                    file_name: bad.0.into(),
+                    bytes: bad.1,
+                },
+            ];
+            let e = services::store_uploads(&blobs, &item, &uploads).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    PortalError::Invalid {
+                        field: "materials",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+        }
+        assert!(!f.dir.path().join("blobs").exists(), "nothing stored");
+        let many: Vec<services::Upload> = (0..=services::MAX_APPLICATION_FILES)
+            .map(|i| services::Upload {
+                material: good.material.clone(),
+                file_name: format!("{i}.pdf"),
+                bytes: good.bytes.clone(),
+            })
+            .collect();
+        assert!(services::store_uploads(&blobs, &item, &many).is_err());
+        // A hash the portal did not store is not accepted as a material.
+        let mut app = application(vec![intake::IntakeFile {
+            name: "变更登记申请书".into(),
+            hash: "../../etc/passwd".into(),
+            file_name: "x.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 1,
+        }]);
+        app.applicant_id_no = "11010519491231002X".into();
+        assert!(f
+            .s
+            .write_blocking(move |tx| services::apply(tx, &app))
+            .is_err());
+    }
+}
