@@ -653,3 +653,186 @@ async fn content_pages_are_cacheable_accessible_and_carry_the_icp_number() {
         .unwrap()
         .contains("关于2026年元旦放假安排的通知"));
 }
+
+/// A multipart application for the demo's item GT-001.
+fn application(token: &str, files: Vec<(&str, &'static str, Vec<u8>)>) -> reqwest::multipart::Form {
+    let mut f = reqwest::multipart::Form::new()
+        .text("_csrf", token.to_string())
+        .text("applicant_kind", "person")
+        .text("applicant_name", "孙八")
+        .text("applicant_id_no", "11010519491231002X")
+        .text("applicant_phone", "13800002222")
+        .text("description", "开一家小超市");
+    for (field, name, bytes) in files {
+        f = f.part(
+            field.to_string(),
+            reqwest::multipart::Part::bytes(bytes).file_name(name),
+        );
+    }
+    f
+}
+
+#[tokio::test]
+async fn service_guides_online_application_and_complaints_answer_with_their_codes() {
+    let demo = Demo::start();
+    let citizen = Web::new(&demo.portal);
+    let list = body(&citizen, "/guides?q=%E4%B8%AA%E4%BD%93").await;
+    assert!(list.contains("/guides/GT-001"), "searchable by name");
+    let none = body(&citizen, "/guides?q=%E4%B8%8D%E5%AD%98%E5%9C%A8").await;
+    assert!(!none.contains("/guides/GT-001"));
+    let guide = body(&citizen, "/guides/GT-001").await;
+    for part in [
+        "个体工商户登记申请书",
+        "《促进个体工商户发展条例》",
+        "县行政服务中心 3 号窗口",
+        "0771-5551234",
+        "法定 15 个工作日",
+        "登记费",
+    ] {
+        assert!(guide.contains(part), "guide shows {part}");
+    }
+    assert_eq!(status(&citizen, "/guides/NOPE").await, 404);
+    assert_eq!(
+        status(&citizen, &format!("/guides/files/{}", "a".repeat(64))).await,
+        404
+    );
+
+    let form = body(&citizen, "/apply/GT-001").await;
+    let t = token(&form);
+    let post = |f: reqwest::multipart::Form| {
+        citizen
+            .http
+            .post(format!("{}/apply/GT-001", demo.portal))
+            .multipart(f)
+            .send()
+    };
+    // Without the visitor's token: refused before anything is stored.
+    let r = reqwest::Client::new()
+        .post(format!("{}/apply/GT-001", demo.portal))
+        .multipart(application(&t, vec![("m0", "a.pdf", b"%PDF-1.4".to_vec())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    for (name, bytes) in [
+        ("申请书.html", b"<p>hi</p>".to_vec()),
+        (
+            "申请书.pdf",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec(),
+        ),
+        ("申请书.exe", b"MZ\x90\x00".to_vec()),
+    ] {
+        let r = post(application(&t, vec![("m0", name, bytes)]))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{name}");
+        assert!(
+            r.text().await.unwrap().contains("个体工商户登记申请书："),
+            "{name}: the material is named"
+        );
+    }
+    let blobs = demo.dir.join("data/blobs");
+    let before = std::fs::read_dir(&blobs).map(|d| d.count()).unwrap_or(0);
+    let r = post(application(
+        &t,
+        vec![("m0", "大.pdf", vec![b'%'; (10 << 20) + 1])],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400, "over the per-file limit");
+    assert_eq!(
+        std::fs::read_dir(&blobs).map(|d| d.count()).unwrap_or(0),
+        before,
+        "nothing stored"
+    );
+    let r = post(application(
+        &t,
+        vec![("m0", "大.pdf", vec![b'%'; 40 << 20])],
+    ))
+    .await;
+    assert!(
+        r.map_or(true, |r| r.status() == 413),
+        "over the request limit"
+    );
+
+    let r = post(application(
+        &t,
+        vec![
+            ("m0", "../申请书.pdf", b"%PDF-1.4 ok".to_vec()),
+            ("m1", "身份证.jpg", b"\xff\xd8\xff\xe0 jpeg".to_vec()),
+        ],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let receipt = r.text().await.unwrap();
+    let number = between(&receipt, "<strong id=\"number\">", "<").to_string();
+    let code = between(&receipt, "<strong id=\"code\">", "<").to_string();
+    assert!(number.starts_with("WS"), "{number}");
+    let query = |n: &str, c: &str| {
+        citizen
+            .http
+            .post(format!("{}/query", demo.portal))
+            .form(&[("_csrf", t.as_str()), ("number", n), ("code", c)])
+            .send()
+    };
+    let page = query(&number, &code).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("待预审") && page.contains("个体户设立"),
+        "{page}"
+    );
+
+    let cform = body(&citizen, "/complaints").await;
+    let ct = token(&cform);
+    let r = citizen
+        .http
+        .post(format!("{}/complaints", demo.portal))
+        .form(&[
+            ("_csrf", ct.as_str()),
+            ("category", "办事效率"),
+            ("target", "县行政服务中心 3 号窗口"),
+            ("name", "孙八"),
+            ("phone", "13800002222"),
+            ("body", "排队两小时无人办理。"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let receipt = r.text().await.unwrap();
+    let cnumber = between(&receipt, "<strong id=\"number\">", "<").to_string();
+    let ccode = between(&receipt, "<strong id=\"code\">", "<").to_string();
+    assert!(cnumber.starts_with("TS"), "{cnumber}");
+    let page = query(&cnumber, &ccode).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("网上投诉") && page.contains("办事效率"),
+        "{page}"
+    );
+    let r = citizen
+        .http
+        .post(format!("{}/complaints", demo.portal))
+        .form(&[
+            ("_csrf", ct.as_str()),
+            ("category", "随便"),
+            ("target", "x"),
+            ("name", "x"),
+            ("phone", "13800002222"),
+            ("body", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // Guessed codes for an application: refused alike, then throttled even for the right one.
+    for i in 0..10 {
+        let guess = format!("{:08}", 10_000_000 + i);
+        let r = query(&number, if guess == code { "99999999" } else { &guess })
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+    let r = query(&number, &code).await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(!r.text().await.unwrap().contains("个体户设立"));
+}
