@@ -675,3 +675,47 @@ async fn a_citizen_asks_and_follows_the_answer_with_the_query_code_in_a_real_bro
     b.screenshot("portal-query").await;
     b.quit().await;
 }
+
+#[tokio::test]
+async fn a_citizen_applies_online_with_files_and_follows_progress_in_a_real_browser() {
+    let demo = Demo::start();
+    let b = Driver::start().await;
+    let p = demo.portal.clone();
+    let files = tempfile::tempdir().unwrap();
+    let form = files.path().join("登记申请书.pdf");
+    std::fs::write(&form, b"%PDF-1.4 application form").unwrap();
+    let id_card = files.path().join("身份证.png");
+    std::fs::write(&id_card, b"\x89PNG\r\n\x1a\n picture").unwrap();
+
+    b.go(&format!("{p}/")).await;
+    b.click("nav a[href='/guides']").await;
+    b.wait_title("办事指南 - 示例县").await;
+    b.click("a[href='/guides/GT-001']").await;
+    b.wait_title("个体工商户设立登记 - 示例县").await;
+    let materials = b.wait_text("#materials").await;
+    assert!(materials.contains("经营者身份证"), "{materials}");
+    b.click("#apply").await;
+    b.wait_title("网上申报：个体户设立 - 示例县").await;
+    b.type_into("#applicant_name", "周九").await;
+    b.type_into("#applicant_id_no", "11010519491231002X").await;
+    b.type_into("#applicant_phone", "13600003333").await;
+    b.type_into("#m0", &form.display().to_string()).await;
+    b.type_into("#m1", &id_card.display().to_string()).await;
+    b.click("main form button[type=submit]").await;
+    b.wait_title("网上申报 - 示例县").await;
+    let number = b.wait_text("#number").await;
+    let code = b.wait_text("#code").await;
+    assert!(number.starts_with("WS"), "{number}");
+    b.screenshot("portal-application-receipt").await;
+
+    b.click("a[href='/query']").await;
+    b.wait_title("办理进度查询 - 示例县").await;
+    b.type_into("#number", &number).await;
+    b.type_into("#code", &code).await;
+    b.click("main form button[type=submit]").await;
+    assert_eq!(b.wait_text("#result-state").await, "待预审");
+    let steps = b.wait_text("#result-steps").await;
+    assert!(steps.contains("网上申报已提交"), "{steps}");
+    b.screenshot("portal-application-progress").await;
+    b.quit().await;
+}
