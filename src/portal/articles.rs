@@ -426,6 +426,21 @@ fn publish(tx: &mut WriteTx, user: &User, id: i64) -> Result<(), PortalError> {
         ],
     )?;
     super::search::index(tx, vid, &a.title, &a.body)?;
+    // The latest approval wins: every earlier version, also one still waiting for its own
+    // intended time, gives way when this one goes public.
+    let superseded = tx.exec(
+        "UPDATE portal_versions SET superseded_at = ?3
+         WHERE article_id = ?1 AND id <> ?2 AND (superseded_at IS NULL OR superseded_at > ?3)",
+        params![id, vid, published_at],
+    )?;
+    if superseded > 0 {
+        tx.change(
+            "portal_version_superseded",
+            id,
+            Op::Update,
+            &serde_json::json!({"article_id": id, "by_version": version, "superseded_at": published_at}),
+        )?;
+    }
     tx.exec(
         "UPDATE portal_articles SET state = 'published', version = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, version, now],
@@ -633,10 +648,10 @@ pub struct Public {
     pub files: Vec<FileRef>,
 }
 
-/// The condition that a version row `v` is the one the public sees at `?now`: the newest
-/// version of its article whose publish time has come.
-const VISIBLE: &str = "v.published_at <= ?1 AND v.version = (SELECT max(w.version)
-    FROM portal_versions w WHERE w.article_id = v.article_id AND w.published_at <= ?1)";
+/// The condition that a version row `v` is the one the public sees at `?1` (now): its publish
+/// time has come and no later approved version has taken its place.
+pub const VISIBLE: &str =
+    "v.published_at <= ?1 AND (v.superseded_at IS NULL OR v.superseded_at > ?1)";
 
 fn map_public(r: &rusqlite::Row) -> rusqlite::Result<Public> {
     let files: String = r.get(8)?;

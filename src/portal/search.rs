@@ -56,8 +56,7 @@ pub fn terms(q: &str) -> Result<Vec<String>, PortalError> {
 /// when a short term makes it scan.
 pub fn search(conn: &Connection, q: &str, now: &str) -> Result<Vec<Hit>, PortalError> {
     let terms = terms(q)?;
-    let visible = "v.published_at <= ?1 AND v.version = (SELECT max(w.version)
-        FROM portal_versions w WHERE w.article_id = v.article_id AND w.published_at <= ?1)";
+    let visible = super::articles::VISIBLE;
     let long: Vec<&String> = terms.iter().filter(|t| t.chars().count() >= 3).collect();
     let short: Vec<&String> = terms.iter().filter(|t| t.chars().count() < 3).collect();
     let mut sql = format!(

@@ -100,11 +100,10 @@ fn guides_incomplete(conn: &Connection) -> Result<Vec<Finding>, PortalError> {
 /// Internal links (`/…`) in public articles that the portal would answer with 404.
 fn broken_links(conn: &Connection, now: &str) -> Result<Vec<Finding>, PortalError> {
     let rows: Vec<(i64, String, String)> = conn
-        .prepare_cached(
-            "SELECT v.article_id, v.title, v.body_html FROM portal_versions v
-             WHERE v.published_at <= ?1 AND v.version = (SELECT max(w.version)
-               FROM portal_versions w WHERE w.article_id = v.article_id AND w.published_at <= ?1)",
-        )?
+        .prepare_cached(&format!(
+            "SELECT v.article_id, v.title, v.body_html FROM portal_versions v WHERE {}",
+            articles::VISIBLE
+        ))?
         .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();

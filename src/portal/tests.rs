@@ -300,6 +300,19 @@ fn an_intended_publish_time_in_the_future_keeps_it_private() {
     assert!(t.visible(id).is_none());
     let v = t.r(move |c| articles::versions(c, id));
     assert_eq!(v[0].published_at, "2099-01-01T00:00:00.000Z");
+    // A revision scheduled for later leaves the current version public until then.
+    let live = t.publish("现行版本", "正文");
+    let e = t.editor.clone();
+    t.w(move |tx| articles::revise(tx, &e, live)).unwrap();
+    let mut later = draft("下一版本", "正文");
+    later.publish_at = "2099-06-01T08:00".into();
+    let e = t.editor.clone();
+    t.w(move |tx| articles::update(tx, &e, live, &later))
+        .unwrap();
+    t.submit(live).unwrap();
+    t.step(&t.chief, live).unwrap();
+    t.step(&t.general, live).unwrap();
+    assert_eq!(t.visible(live).unwrap().title, "现行版本");
     let mut bad = draft("x", "y");
     bad.publish_at = "明天".into();
     let e = t.editor.clone();

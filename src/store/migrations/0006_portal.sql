@@ -47,7 +47,8 @@ CREATE TABLE portal_article_files (
 );
 
 -- Every published version, kept with who drafted and who signed it off at each level.
--- A version is public from `published_at` (the intended publish time, or the approval time).
+-- A version is public from `published_at` (the intended publish time, or the approval time)
+-- until `superseded_at`, when a later approved version of the article takes its place.
 CREATE TABLE portal_versions (
     id INTEGER PRIMARY KEY,
     article_id INTEGER NOT NULL REFERENCES portal_articles(id),
@@ -62,6 +63,7 @@ CREATE TABLE portal_versions (
     collector TEXT NOT NULL,
     files TEXT NOT NULL,
     published_at TEXT NOT NULL,
+    superseded_at TEXT,
     approved_at TEXT NOT NULL,
     drafted_by INTEGER NOT NULL REFERENCES users(id),
     office_by INTEGER REFERENCES users(id),
