@@ -896,6 +896,31 @@ backup_dir = "/srv/backup/govbox"
     }
 
     #[test]
+    fn supervision_section_defaults_and_errors_name_the_key() {
+        let cfg = parse(GOOD).unwrap();
+        assert_eq!(cfg.supervision, SupervisionSection::default());
+        assert_eq!(
+            (cfg.supervision.yellow_days, cfg.supervision.red_after_days),
+            (1, 2)
+        );
+        let set = parse(&format!("{GOOD}\n[supervision]\nred_after_days = 3\n")).unwrap();
+        assert_eq!(set.supervision.red_after_days, 3);
+        for (line, key) in [
+            ("yellow_days = 0", "supervision.yellow_days"),
+            ("red_after_days = 31", "supervision.red_after_days"),
+            ("warn_days = 99", "supervision.warn_days"),
+            (
+                "sweep_interval_seconds = 1",
+                "supervision.sweep_interval_seconds",
+            ),
+            ("colour = 1", "supervision.colour"),
+        ] {
+            let e = parse(&format!("{GOOD}\n[supervision]\n{line}\n")).unwrap_err();
+            assert_eq!(e.key, key, "{line}: {e}");
+        }
+    }
+
+    #[test]
     fn province_has_no_parent() {
         let text = GOOD
             .replace("tier = \"county\"", "tier = \"province\"")

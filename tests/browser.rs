@@ -2,6 +2,7 @@
 //! (Debian's `chromium` and `chromium-driver`, installed by tests/run.sh).
 
 mod common;
+mod supervision_support;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -548,6 +549,239 @@ async fn one_document_goes_its_whole_route_to_the_archive_in_a_real_browser() {
 }
 
 #[tokio::test]
+async fn a_supervisor_filters_cases_by_light_and_opens_a_trace_in_a_real_browser() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut demo = Demo::start_in(temp.path());
+    demo.stop();
+    {
+        let c = rusqlite::Connection::open(demo.db()).unwrap();
+        let id = |sql: &str, name: &str| -> i64 { c.query_row(sql, [name], |r| r.get(0)).unwrap() };
+        let dept = "SELECT id FROM departments WHERE name = ?1";
+        let user = "SELECT id FROM users WHERE username = ?1";
+        supervision_support::fifty(
+            &c,
+            &supervision_support::People {
+                dept_a: id(dept, "县市场监督管理局"),
+                dept_b: id(dept, "县自然资源局"),
+                clerk: id(user, "clerk"),
+                handler_a: id(user, "handler"),
+                handler_b: id(user, "reviewer"),
+            },
+        );
+    }
+    let demo = Demo::start_in(temp.path());
+    let staff = demo.staff_password();
+    let mut web = common::Web::new(&demo.office);
+    web.login("supervisor", &staff).await;
+    let api: Value = web
+        .get("/api/supervision/cases?light=red")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let red = api["total"].as_i64().unwrap();
+    assert!(red > 0);
+    let all: Value = web
+        .get("/api/supervision/cases")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let all = all["total"].as_i64().unwrap();
+    assert!(all >= 50, "the 50 fixture cases and approval's demo cases");
+    let report: Value = web
+        .get("/api/supervision/reports/handling?from=2026-10-01&to=2026-11-30")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let accepted = report["rows"].as_array().unwrap().last().unwrap()[1].clone();
+
+    let b = Driver::start().await;
+    b.go(&format!("{}/login", demo.office)).await;
+    b.type_into("input[name=username]", "supervisor").await;
+    b.type_into("input[name=password]", &staff).await;
+    b.click("button[type=submit]").await;
+    b.wait_title("工作台 - 示例县").await;
+    b.click("a[href='/supervision']").await;
+    b.wait_title("电子监察 - 示例县").await;
+    assert_eq!(b.wait_text("#n-total").await, all.to_string());
+    assert_eq!(b.wait_text("#n-red").await, red.to_string());
+    b.screenshot("supervision-view").await;
+
+    // Filter: red lights of one department.
+    b.eval(
+        "document.querySelector('select[name=light]').value = 'red';
+         const d = document.querySelector('select[name=department_id]');
+         d.value = [...d.options].find(o => o.text === '县自然资源局').value; return null",
+    )
+    .await;
+    b.click("#case-filters button[type=submit]").await;
+    for _ in 0..100 {
+        let n = b
+            .eval("const e = document.querySelector('#n-total'); return location.search.includes('light=red') && e ? e.innerText : null")
+            .await;
+        if n.as_str().is_some_and(|n| n != all.to_string()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows = b
+        .eval(
+            "return [...document.querySelectorAll('#cases tbody tr')].map(r => r.className + '|' + r.cells[2].innerText)",
+        )
+        .await;
+    let rows = rows.as_array().unwrap();
+    assert!(!rows.is_empty());
+    for r in rows {
+        let r = r.as_str().unwrap();
+        assert!(r.starts_with("row-red|"), "{r}");
+        assert!(
+            r.contains("建设用地规划许可") || r.contains("不动产登记联办"),
+            "{r}"
+        );
+    }
+
+    // A case's trace is a picture: one node per step, the last one where it stands now.
+    b.click("#cases tbody tr a").await;
+    let steps = b.wait_text("#trace").await;
+    assert!(steps.contains("受理"), "{steps}");
+    let nodes = b
+        .eval("return document.querySelectorAll('#trace svg g.step').length")
+        .await;
+    assert!(nodes.as_i64().unwrap() >= 3, "{nodes}");
+    let last = b
+        .eval("const g = document.querySelectorAll('#trace svg g.step'); return g[g.length - 1].getAttribute('class')")
+        .await;
+    assert_eq!(last, "step step-open");
+    b.screenshot("supervision-trace").await;
+
+    // Statistics and charts render server-side.
+    b.go(&format!(
+        "{}/supervision/stats?report=handling&from=2026-10-01&to=2026-11-30",
+        demo.office
+    ))
+    .await;
+    let total = b
+        .eval("const r = [...document.querySelectorAll('#report tbody tr')].pop(); return r.cells[0].innerText + '|' + r.cells[1].innerText")
+        .await;
+    assert_eq!(total, format!("合计|{accepted}"));
+    b.go(&format!("{}/supervision/charts", demo.office)).await;
+    let charts = b
+        .eval("return document.querySelectorAll('#charts svg').length")
+        .await;
+    assert_eq!(charts, 4);
+    b.screenshot("supervision-charts").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn a_case_is_accepted_at_the_window_and_completed_in_a_real_browser() {
+    let demo = Demo::start();
+    let staff = demo.staff_password();
+    let b = Driver::start().await;
+    let o = demo.office.clone();
+
+    b.sign_in(&o, "clerk", &staff).await;
+    b.click("nav a[href='/approval/cases']").await;
+    b.wait_title("行政审批 - 示例县").await;
+    b.click("a[href='/approval/accept']").await;
+    b.wait_title("窗口受理 - 示例县").await;
+    b.eval("document.querySelector('#item-pick').value = 'CN-001'; return true")
+        .await;
+    b.click("main form button[type=submit]").await;
+    b.wait_until("return !!document.querySelector('#accept-form')")
+        .await;
+    b.type_into("#accept-form input[name=applicant_name]", "浏览器测试人")
+        .await;
+    b.type_into(
+        "#accept-form input[name=applicant_id_no]",
+        "11010519491231002X",
+    )
+    .await;
+    b.type_into("#accept-form input[name=applicant_phone]", "13912345678")
+        .await;
+    for m in ["m0", "m1", "m2"] {
+        b.click(&format!("#accept-form input[name={m}]")).await;
+    }
+    b.eval("document.querySelector('#accept-form input[name=f0]').value = '1'; return true")
+        .await;
+    b.click("#accept-form button[value=accept]").await;
+    b.wait_until("return document.title.startsWith('办件 ')")
+        .await;
+    let receipt = b.wait_text("#receipt").await;
+    assert!(receipt.contains("-demo-county-"), "{receipt}");
+    assert_eq!(b.wait_text("#state").await, "已受理");
+    let url = b
+        .eval("return location.href")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The printable acceptance notice (受理通知书), A4 print stylesheet, with the receipt.
+    let notice = b
+        .eval("return document.querySelector('a.notice-link[href$=\"/notice/acceptance\"]').href")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.go(&notice).await;
+    assert_eq!(b.wait_text("#notice-title").await, "受理通知书");
+    assert_eq!(b.wait_text("#notice-receipt").await, receipt);
+    b.wait_until(
+        "return [...document.styleSheets].some(s => [...s.cssRules].some(r => r.cssText.toLowerCase().includes('size: a4')))",
+    )
+    .await;
+    b.screenshot("approval-acceptance-notice").await;
+    b.sign_out_from(&o).await;
+
+    for (user, action, state) in [
+        ("handler", "undertake", "已承办"),
+        ("reviewer", "review", "已审核"),
+        ("approver", "approve", "已批准"),
+        ("clerk", "complete", "已办结"),
+    ] {
+        b.sign_in(&o, user, &staff).await;
+        let todo = b.wait_text("#todo").await;
+        assert!(
+            todo.contains(&receipt),
+            "{user} sees it on the workbench: {todo}"
+        );
+        b.go(&url).await;
+        b.eval("const p = document.querySelector('#pick'); p.selectedIndex = 3; return true")
+            .await;
+        b.click(&format!("#actions button[value={action}]")).await;
+        b.wait_until(&format!(
+            "return document.querySelector('#state') && document.querySelector('#state').innerText == '{state}'"
+        ))
+        .await;
+        b.sign_out().await;
+    }
+    b.sign_in(&o, "clerk", &staff).await;
+    b.go(&url).await;
+    let trace = b.wait_text("#trace").await;
+    for label in ["受理", "承办", "审核", "批准", "办结"] {
+        assert!(trace.contains(label), "{label} in the trace: {trace}");
+    }
+    assert!(
+        trace.contains("同意"),
+        "the picked opinion is recorded: {trace}"
+    );
+    b.screenshot("approval-case-completed").await;
+    b.quit().await;
+}
+
+impl Driver {
+    /// Signs out from a page without the office navigation (a printable notice).
+    async fn sign_out_from(&self, office: &str) {
+        self.go(&format!("{office}/")).await;
+        self.wait_title("工作台 - 示例县").await;
+        self.sign_out().await;
+    }
+}
+
+#[tokio::test]
 async fn an_article_is_published_through_the_three_review_levels_in_a_real_browser() {
     let demo = Demo::start();
     let staff = demo.staff_password();
@@ -690,12 +924,12 @@ async fn a_citizen_applies_online_with_files_and_follows_progress_in_a_real_brow
     b.go(&format!("{p}/")).await;
     b.click("nav a[href='/guides']").await;
     b.wait_title("办事指南 - 示例县").await;
-    b.click("a[href='/guides/GT-001']").await;
-    b.wait_title("个体工商户设立登记 - 示例县").await;
+    b.click("a[href='/guides/JB-001']").await;
+    b.wait_title("个体工商户变更登记 - 示例县").await;
     let materials = b.wait_text("#materials").await;
     assert!(materials.contains("经营者身份证"), "{materials}");
     b.click("#apply").await;
-    b.wait_title("网上申报：个体户设立 - 示例县").await;
+    b.wait_title("网上申报：个体户变更登记 - 示例县").await;
     b.type_into("#applicant_name", "周九").await;
     b.type_into("#applicant_id_no", "11010519491231002X").await;
     b.type_into("#applicant_phone", "13600003333").await;

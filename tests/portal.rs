@@ -654,7 +654,7 @@ async fn content_pages_are_cacheable_accessible_and_carry_the_icp_number() {
         .contains("关于2026年元旦放假安排的通知"));
 }
 
-/// A multipart application for the demo's item GT-001.
+/// A multipart application for the demo's item JB-001 (个体工商户变更登记, 即办件).
 fn application(token: &str, files: Vec<(&str, &'static str, Vec<u8>)>) -> reqwest::multipart::Form {
     let mut f = reqwest::multipart::Form::new()
         .text("_csrf", token.to_string())
@@ -677,17 +677,17 @@ async fn service_guides_online_application_and_complaints_answer_with_their_code
     let demo = Demo::start();
     let citizen = Web::new(&demo.portal);
     let list = body(&citizen, "/guides?q=%E4%B8%AA%E4%BD%93").await;
-    assert!(list.contains("/guides/GT-001"), "searchable by name");
+    assert!(list.contains("/guides/JB-001"), "searchable by name");
     let none = body(&citizen, "/guides?q=%E4%B8%8D%E5%AD%98%E5%9C%A8").await;
-    assert!(!none.contains("/guides/GT-001"));
-    let guide = body(&citizen, "/guides/GT-001").await;
+    assert!(!none.contains("/guides/JB-001"));
+    let guide = body(&citizen, "/guides/CN-001").await;
     for part in [
-        "个体工商户登记申请书",
-        "《促进个体工商户发展条例》",
-        "县行政服务中心 3 号窗口",
-        "0771-5551234",
-        "法定 15 个工作日",
-        "登记费",
+        "食品经营许可申请书",
+        "《中华人民共和国食品安全法》",
+        "县行政服务中心一楼 3 号窗口",
+        "0851-8322 1234",
+        "法定 20 个工作日",
+        "证照工本费：10.00 元/件",
     ] {
         assert!(guide.contains(part), "guide shows {part}");
     }
@@ -697,18 +697,18 @@ async fn service_guides_online_application_and_complaints_answer_with_their_code
         404
     );
 
-    let form = body(&citizen, "/apply/GT-001").await;
+    let form = body(&citizen, "/apply/JB-001").await;
     let t = token(&form);
     let post = |f: reqwest::multipart::Form| {
         citizen
             .http
-            .post(format!("{}/apply/GT-001", demo.portal))
+            .post(format!("{}/apply/JB-001", demo.portal))
             .multipart(f)
             .send()
     };
     // Without the visitor's token: refused before anything is stored.
     let r = reqwest::Client::new()
-        .post(format!("{}/apply/GT-001", demo.portal))
+        .post(format!("{}/apply/JB-001", demo.portal))
         .multipart(application(&t, vec![("m0", "a.pdf", b"%PDF-1.4".to_vec())]))
         .send()
         .await
@@ -727,7 +727,10 @@ async fn service_guides_online_application_and_complaints_answer_with_their_code
             .unwrap();
         assert_eq!(r.status(), 400, "{name}");
         assert!(
-            r.text().await.unwrap().contains("个体工商户登记申请书："),
+            r.text()
+                .await
+                .unwrap()
+                .contains("个体工商户变更登记申请书："),
             "{name}: the material is named"
         );
     }
@@ -778,7 +781,7 @@ async fn service_guides_online_application_and_complaints_answer_with_their_code
     };
     let page = query(&number, &code).await.unwrap().text().await.unwrap();
     assert!(
-        page.contains("待预审") && page.contains("个体户设立"),
+        page.contains("待预审") && page.contains("个体户变更登记"),
         "{page}"
     );
 
@@ -834,5 +837,5 @@ async fn service_guides_online_application_and_complaints_answer_with_their_code
     }
     let r = query(&number, &code).await.unwrap();
     assert_eq!(r.status(), 429);
-    assert!(!r.text().await.unwrap().contains("个体户设立"));
+    assert!(!r.text().await.unwrap().contains("个体户变更登记"));
 }

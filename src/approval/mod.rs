@@ -4,8 +4,10 @@
 //! Domain functions take a connection or a [`WriteTx`] and plain values; the handlers in
 //! [`api`] and [`pages`] only parse, call one of them together with the audit append, and answer.
 
+pub mod api;
 pub mod calendar;
 pub mod cases;
+pub mod demo;
 pub mod error;
 pub mod ids;
 pub mod intake;
@@ -15,6 +17,8 @@ pub mod messages;
 pub mod money;
 pub mod notify;
 pub mod opinions;
+pub mod pages;
+pub mod workbench;
 pub mod workflow;
 
 pub use error::ApprovalError;

@@ -764,3 +764,56 @@ fn recompute(tx: &mut WriteTx) -> Result<usize, ApprovalError> {
     }
     Ok(changed)
 }
+
+/// The actions `user` may take on `case` now, for the page to offer (the domain still checks
+/// each one when taken).
+pub fn available(
+    conn: &Connection,
+    user: &User,
+    case: &Case,
+) -> Result<Vec<Action>, ApprovalError> {
+    let item = items::by_id(conn, case.item_id)?;
+    let resume_to = if case.state == "supplement" {
+        resume_state(conn, case.id)?
+    } else {
+        None
+    };
+    let art45 = case.paused.as_ref().is_some_and(|p| p.kind != "supplement");
+    let mut out = Vec::new();
+    for a in [
+        Action::Undertake,
+        Action::Review,
+        Action::Approve,
+        Action::Complete,
+        Action::Deny,
+        Action::Return,
+        Action::Supplement,
+        Action::Resume,
+        Action::Withdraw,
+        Action::Pause(PauseKind::Hearing),
+        Action::EndPause,
+    ] {
+        if target(a, &case.state, &case.kind, resume_to.as_deref()).is_none() {
+            continue;
+        }
+        let blocked = match a {
+            Action::EndPause => !art45,
+            Action::Withdraw => false,
+            _ => art45,
+        };
+        if blocked {
+            continue;
+        }
+        let mut ok = false;
+        for s in actors(a, &case.state, resume_to.as_deref()) {
+            if may_act(conn, user, &item, s, case.department_id)? {
+                ok = true;
+                break;
+            }
+        }
+        if ok {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}

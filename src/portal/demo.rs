@@ -141,55 +141,5 @@ pub fn seed(tx: &mut WriteTx) -> Result<(), PortalError> {
         "个体工商户登记需身份证、经营场所证明。材料齐全的，当场办结。",
         true,
     )?;
-    guide_item(tx)
-}
-
-/// One item to apply for online, unless the catalogue already has items of its own.
-fn guide_item(tx: &mut WriteTx) -> Result<(), PortalError> {
-    use crate::approval::items::{self, BasisSpec, FeeSpec, ItemInput, MaterialSpec};
-    if !items::list(tx.conn())?.is_empty() {
-        return Ok(());
-    }
-    let admin = who(tx, "admin")?;
-    let material = |name: &str, required| MaterialSpec {
-        name: name.into(),
-        required,
-        ..Default::default()
-    };
-    items::save(
-        tx,
-        &admin,
-        &ItemInput {
-            code: "GT-001".into(),
-            name: "个体工商户设立登记".into(),
-            short_name: "个体户设立".into(),
-            kind: "immediate".into(),
-            department: "县市场监督管理局".into(),
-            promised_days: 0,
-            statutory_days: 15,
-            conditions: "有经营能力的公民，有固定经营场所。".into(),
-            process: "网上申报 → 窗口预审 → 受理 → 当场办结，领取营业执照。".into(),
-            location: "县行政服务中心 3 号窗口".into(),
-            contact_phone: "0771-5551234".into(),
-            online: true,
-            active: true,
-            materials: vec![
-                material("个体工商户登记申请书", true),
-                material("经营者身份证", true),
-                material("经营场所证明", false),
-            ],
-            basis: vec![BasisSpec {
-                name: "《促进个体工商户发展条例》".into(),
-                article: "第十条".into(),
-                ..Default::default()
-            }],
-            fees: vec![FeeSpec {
-                name: "登记费".into(),
-                unit_price_fen: 0,
-                unit: "件".into(),
-            }],
-            ..Default::default()
-        },
-    )?;
     Ok(())
 }

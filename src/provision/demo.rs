@@ -169,6 +169,8 @@ fn seed(store: &Store, staff_password: &str) -> Result<(), AuthError> {
             )?;
         }
         crate::office::demo::seed(tx).map_err(|e| AuthError::Internal(e.to_string()))?;
+        crate::approval::demo::seed(tx, &hash).map_err(|e| AuthError::Internal(e.to_string()))?;
+        crate::supervision::demo::seed(tx).map_err(|e| AuthError::Internal(e.to_string()))?;
         crate::portal::demo::seed(tx).map_err(|e| AuthError::Internal(e.to_string()))?;
         auth::audit::append(
             tx,

@@ -300,7 +300,8 @@ async fn list_limits(
     ))
 }
 
-/// Yellow and red cards, open ones first.
+/// Yellow and red cards, open ones first: all of them for supervision's viewers, the ones they
+/// answer for to handlers and department heads.
 #[utoipa::path(get, path = "/api/supervision/cards", tag = "supervision", params(cards::Filter),
     responses((status = 200, body = Vec<Card>), (status = 400, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
@@ -309,7 +310,10 @@ async fn list_cards(
     who: Authed,
     ApiQuery(f): ApiQuery<cards::Filter>,
 ) -> Result<Json<Vec<Card>>, ApiError> {
-    Ok(Json(read(&st, &who, move |c, _| cards::list(c, &f)).await?))
+    let user = who.0.user.clone();
+    Ok(Json(
+        st.store.read(move |c| cards::visible(c, &user, &f)).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -509,7 +513,9 @@ pub struct ReportQuery {
     pub from: Option<String>,
     /// Last day (YYYY-MM-DD); default today.
     pub to: Option<String>,
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub department_id: Option<i64>,
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub item_id: Option<i64>,
     /// `json` (default), `csv` or `xlsx`.
     pub format: Option<String>,

@@ -66,8 +66,8 @@ pub fn sweep(
         )
         .optional()?;
     let last_due = latest_start(cal, today, rules.yellow_days);
-    // A closed case can still be owed a card only if it closed after the last completed
-    // sweep: a card due before then would have been issued by it.
+    // A closed case can still be owed a card only if it closed on or after the day of the
+    // last completed sweep: a card due before then was issued by that sweep.
     let closed_after = swept.clone().unwrap_or_default();
     let candidates: Vec<Candidate> = {
         let mut st = tx.conn().prepare_cached(
@@ -76,7 +76,7 @@ pub fn sweep(
                       WHERE k.case_id = f.case_id AND k.colour = 'yellow')
                FROM approval_case_facts f
               WHERE f.due_on <= ?1 AND f.paused = 0
-                AND (f.closed = 0 OR f.closed_on > ?2)
+                AND (f.closed = 0 OR f.closed_on >= ?2)
                 AND NOT EXISTS (SELECT 1 FROM supervision_cards k
                                  WHERE k.case_id = f.case_id AND k.colour = 'red')",
         )?;
@@ -93,6 +93,7 @@ pub fn sweep(
         })?;
         rows.collect::<Result<_, _>>()?
     };
+    let mut notify = Notifier::default();
     let mut yellow_of: HashMap<String, Option<Date>> = HashMap::new();
     let mut red_of: HashMap<Date, Date> = HashMap::new();
     let today_s = today.to_string();
@@ -112,7 +113,7 @@ pub fn sweep(
                 if y > today_s || c.closed_on.as_deref().is_some_and(|cl| cl < y.as_str()) {
                     continue;
                 }
-                issue(tx, &c, "yellow", &y)?;
+                issue(tx, &mut notify, &c, "yellow", &y)?;
                 out.yellow += 1;
                 y
             }
@@ -127,7 +128,7 @@ pub fn sweep(
         if r > today_s || c.closed_on.as_deref().is_some_and(|cl| cl < r.as_str()) {
             continue;
         }
-        issue(tx, &c, "red", &r)?;
+        issue(tx, &mut notify, &c, "red", &r)?;
         out.red += 1;
     }
     out.reminders = super::reminders::auto(tx, cal, rules, today)?;
@@ -140,8 +141,62 @@ pub fn sweep(
     Ok(out)
 }
 
+/// Who is told of a card by SMS: the handler, the heads and leaders of the case's department,
+/// and every supervisor; each once, if a mobile number is set for them. Looked up once per
+/// department and person in a sweep.
+#[derive(Default)]
+struct Notifier {
+    by_department: HashMap<i64, Vec<String>>,
+    by_user: HashMap<i64, Option<String>>,
+}
+
+impl Notifier {
+    fn phone(&mut self, conn: &Connection, user: i64) -> Result<Option<String>, SupervisionError> {
+        if let Some(p) = self.by_user.get(&user) {
+            return Ok(p.clone());
+        }
+        let p = crate::auth::phone(conn, user)?;
+        self.by_user.insert(user, p.clone());
+        Ok(p)
+    }
+
+    fn phones(
+        &mut self,
+        conn: &Connection,
+        c: &Candidate,
+    ) -> Result<Vec<String>, SupervisionError> {
+        if !self.by_department.contains_key(&c.department_id) {
+            let mut ids =
+                crate::auth::users_with_role(conn, Role::DeptHead, Some(c.department_id))?;
+            ids.extend(crate::auth::users_with_role(
+                conn,
+                Role::Leader,
+                Some(c.department_id),
+            )?);
+            ids.extend(crate::auth::users_with_role(conn, Role::Supervisor, None)?);
+            let mut phones = Vec::new();
+            for id in ids {
+                if let Some(p) = self.phone(conn, id)? {
+                    phones.push(p);
+                }
+            }
+            self.by_department.insert(c.department_id, phones);
+        }
+        let mut out = self.by_department[&c.department_id].clone();
+        if let Some(h) = c.assignee_id {
+            if let Some(p) = self.phone(conn, h)? {
+                out.push(p);
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
 fn issue(
     tx: &mut WriteTx,
+    notify: &mut Notifier,
     c: &Candidate,
     colour: &str,
     due_on: &str,
@@ -173,6 +228,23 @@ fn issue(
                 "department_id": c.department_id, "handler_id": c.assignee_id,
                 "case_due_on": c.due_on, "due_on": due_on, "issued_at": now, "state": "issued"}),
         )?;
+        let text = format!(
+            "【电子监察】办件 {} 超过承诺期限（{}），{} 已发{}，请及时办理并签收。",
+            c.receipt,
+            c.due_on,
+            due_on,
+            colour_zh(colour)
+        );
+        for phone in notify.phones(tx.conn(), c)? {
+            crate::approval::notify::enqueue(
+                tx,
+                &crate::approval::notify::Sms {
+                    phone,
+                    text: text.clone(),
+                    reference: c.receipt.clone(),
+                },
+            )?;
+        }
     }
     Ok(())
 }
@@ -255,6 +327,7 @@ pub struct Filter {
     pub colour: Option<String>,
     /// `issued`, `acknowledged`, `resolved`, or `open` (not resolved).
     pub state: Option<String>,
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub department_id: Option<i64>,
     pub receipt: Option<String>,
     /// Cards dated on or after (YYYY-MM-DD).
@@ -328,6 +401,16 @@ pub fn get(conn: &Connection, id: i64) -> Result<Card, SupervisionError> {
         .query_row([id], |r| from_row(conn, r))
         .optional()?
         .ok_or_else(|| SupervisionError::NotFound(format!("监察牌 {id}")))
+}
+
+/// The cards `user` may see: all for supervision's viewers, otherwise the ones they answer for
+/// (their own cases, or their department's as its head).
+pub fn visible(conn: &Connection, user: &User, f: &Filter) -> Result<Vec<Card>, SupervisionError> {
+    let all = list(conn, f)?;
+    if user.has_any(super::VIEWERS) {
+        return Ok(all);
+    }
+    Ok(all.into_iter().filter(|k| may_answer(user, k)).collect())
 }
 
 /// The handler, a head of the case's department, or a supervisor may act on a card.

@@ -44,6 +44,17 @@ impl From<AuthError> for SupervisionError {
     }
 }
 
+impl From<crate::approval::ApprovalError> for SupervisionError {
+    fn from(e: crate::approval::ApprovalError) -> Self {
+        use crate::approval::ApprovalError as A;
+        match e {
+            A::NotFound(what) => SupervisionError::NotFound(what),
+            A::Store(s) => SupervisionError::Store(s),
+            other => SupervisionError::Conflict(other.to_string()),
+        }
+    }
+}
+
 impl From<CalendarError> for SupervisionError {
     fn from(e: CalendarError) -> Self {
         match e {

@@ -325,6 +325,7 @@ pub struct Filter {
     pub only: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub department_id: Option<i64>,
 }
 

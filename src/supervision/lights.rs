@@ -59,11 +59,13 @@ pub struct Filter {
     pub kind: Option<String>,
     /// A case state code, `open` or `closed`.
     pub state: Option<String>,
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub department_id: Option<i64>,
     /// Part of the applicant's name.
     pub applicant: Option<String>,
     /// The window clerk's user name.
     pub clerk: Option<String>,
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub item_id: Option<i64>,
     /// Accepted on or after (YYYY-MM-DD).
     pub from: Option<String>,
@@ -72,7 +74,9 @@ pub struct Filter {
     /// One of `green`, `yellow`, `red`, `ontime`, `late`.
     pub light: Option<String>,
     /// 1–500, default 100.
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub limit: Option<u32>,
+    #[serde(default, deserialize_with = "super::opt_num")]
     pub offset: Option<u32>,
 }
 

@@ -9,6 +9,7 @@ pub mod api;
 pub mod cards;
 pub mod charts;
 pub mod complaints;
+pub mod demo;
 pub mod error;
 pub mod evaluations;
 pub mod export;
@@ -153,6 +154,22 @@ pub fn beijing_day(ts: &str) -> String {
     crate::clock::parse_utc(ts)
         .map(|t| t.to_zoned(crate::clock::shanghai()).date().to_string())
         .unwrap_or_else(|| today().to_string())
+}
+
+/// A number from a query string where an empty field (a form's "全部") means none.
+pub fn opt_num<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+{
+    use serde::Deserialize;
+    match Option::<String>::deserialize(d)?.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("\"{}\" 不是数字", short(v)))),
+    }
 }
 
 /// At most 40 characters of untrusted input, for quoting it back in a message.

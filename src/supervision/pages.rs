@@ -210,10 +210,13 @@ async fn cards_page(
     ApiQuery(f): ApiQuery<cards::Filter>,
 ) -> Result<Html<String>, PageError> {
     let q = f.clone();
-    let (list, depts) = read(&st, &who, move |c, _| {
-        Ok((cards::list(c, &q)?, choices(c)?.0))
-    })
-    .await?;
+    let user = who.0.user.clone();
+    let (list, depts) = st
+        .store
+        .read(move |c| -> Result<_, SupervisionError> {
+            Ok((cards::visible(c, &user, &q)?, choices(c)?.0))
+        })
+        .await?;
     let me = who.0.user.id;
     page(
         &st,
@@ -524,19 +527,14 @@ async fn reminder_seen(
     PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
     let id = api::id("id", &id)?;
-    let user = who.0.user.clone();
-    let entry = who.entry(
+    write(
+        &st,
+        &who,
         client,
         "supervision.reminder_seen",
-        &format!("reminder:{id}"),
-        "",
-    );
-    st.store
-        .write(move |tx| -> Result<(), SupervisionError> {
-            reminders::mark_seen(tx, &user, id)?;
-            crate::auth::audit::append(tx, &entry)?;
-            Ok(())
-        })
-        .await?;
+        format!("reminder:{id}"),
+        move |tx, u| reminders::mark_seen(tx, u, id),
+    )
+    .await?;
     Ok(redirect("/"))
 }

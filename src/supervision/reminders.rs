@@ -14,6 +14,7 @@ use crate::store::{Op, WriteTx};
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reminder {
     pub id: i64,
+    pub case_id: i64,
     pub receipt: String,
     pub kind: String,
     pub handler: String,
@@ -127,8 +128,8 @@ pub fn manual(
 }
 
 const SELECT: &str =
-    "SELECT id, receipt, kind, handler_id, case_due_on, message, by_id, at, seen_at
-   FROM supervision_reminders";
+    "SELECT id, receipt, kind, handler_id, case_due_on, message, by_id, at, seen_at,
+        case_id FROM supervision_reminders";
 
 fn from_row(conn: &Connection, r: &rusqlite::Row) -> rusqlite::Result<Reminder> {
     let by: Option<i64> = r.get(6)?;
@@ -142,6 +143,7 @@ fn from_row(conn: &Connection, r: &rusqlite::Row) -> rusqlite::Result<Reminder> 
         by: by.map_or_else(|| "系统".into(), |b| super::user_name(conn, Some(b))),
         at: r.get(7)?,
         seen: r.get::<_, Option<String>>(8)?.is_some(),
+        case_id: r.get(9)?,
     })
 }
 

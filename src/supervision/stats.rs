@@ -159,7 +159,7 @@ fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The longest range a report covers: the monthly table runs one query per month.
+/// The longest range a report covers.
 const MAX_DAYS: i32 = 3 * 366;
 
 impl ScopeQuery {
@@ -451,62 +451,83 @@ fn months(s: &Scope) -> Vec<(String, Date, Date)> {
     out
 }
 
+/// Flows per month from two grouped scans (acceptances, closures), stocks from them: a case
+/// is carried into a month when accepted before it and not closed before it, in progress at
+/// its end when accepted and not closed by then (a case never closes before it is accepted).
 fn monthly(conn: &Connection, s: &Scope) -> Result<Vec<Vec<Cell>>, SupervisionError> {
     let mut extra = String::new();
-    let mut base: Vec<Value> = Vec::new();
+    let mut args: Vec<Value> = vec![s.from.to_string().into(), s.to.to_string().into()];
     if let Some(d) = s.department_id {
-        base.push(d.into());
-        extra.push_str(&format!(" AND department_id = ?{}", base.len() + 2));
+        args.push(d.into());
+        extra.push_str(&format!(" AND department_id = ?{}", args.len()));
     }
     if let Some(i) = s.item_id {
-        base.push(i.into());
-        extra.push_str(&format!(" AND item_id = ?{}", base.len() + 2));
+        args.push(i.into());
+        extra.push_str(&format!(" AND item_id = ?{}", args.len()));
     }
-    let sql = format!(
-        "SELECT sum(accepted_on >= ?1),
-                sum(accepted_on < ?1),
-                sum(closed_on IS NULL OR closed_on > ?2),
-                sum(state = 'completed' AND closed_on >= ?1 AND closed_on <= ?2),
-                sum(accepted_on >= ?1 AND kind = 'immediate'),
-                sum(accepted_on >= ?1 AND kind <> 'immediate')
-           FROM approval_case_facts
-          WHERE accepted_on <= ?2 AND (closed_on IS NULL OR closed_on >= ?1){extra}"
-    );
-    let mut st = conn.prepare(&sql)?;
-    let mut rows = Vec::new();
-    for (label, first, last) in months(s) {
-        let mut args: Vec<Value> = vec![first.to_string().into(), last.to_string().into()];
-        args.extend(base.iter().cloned());
-        let v: Vec<i64> = st.query_row(rusqlite::params_from_iter(args.iter()), |r| {
-            (0..6)
-                .map(|i| r.get::<_, Option<i64>>(i).map(|v| v.unwrap_or(0)))
-                .collect()
-        })?;
-        rows.push((label, v));
+    let accepted = grouped(
+        conn,
+        &format!(
+            "SELECT substr(accepted_on, 1, 7), count(*), sum(kind = 'immediate'), sum(kind <> 'immediate')
+               FROM approval_case_facts WHERE accepted_on >= ?1 AND accepted_on <= ?2{extra} GROUP BY 1"
+        ),
+        &args,
+    )?;
+    let closed = grouped(
+        conn,
+        &format!(
+            "SELECT substr(closed_on, 1, 7), count(*), sum(state = 'completed')
+               FROM approval_case_facts WHERE closed_on >= ?1 AND closed_on <= ?2{extra} GROUP BY 1"
+        ),
+        &args,
+    )?;
+    let before: (i64, i64) = conn.query_row(
+        &format!(
+            "SELECT (SELECT count(*) FROM approval_case_facts WHERE accepted_on < ?1 AND ?2 = ?2{extra}),
+                    (SELECT count(*) FROM approval_case_facts WHERE closed_on < ?1 AND ?2 = ?2{extra})"
+        ),
+        rusqlite::params_from_iter(args.iter()),
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let month_of = |rows: &[(Value, Vec<i64>)], label: &str| -> Vec<i64> {
+        rows.iter()
+            .find(|(k, _)| matches!(k, Value::Text(t) if t == label))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| vec![0; 3])
+    };
+    let (mut accepted_so_far, mut closed_so_far) = before;
+    let mut out = Vec::new();
+    let mut sums = [0i64; 4];
+    let mut first_carried = None;
+    let mut last_open = 0;
+    for (label, _, _) in months(s) {
+        let a = month_of(&accepted, &label);
+        let c = month_of(&closed, &label);
+        let carried = accepted_so_far - closed_so_far;
+        accepted_so_far += a[0];
+        closed_so_far += c[0];
+        let open = accepted_so_far - closed_so_far;
+        first_carried.get_or_insert(carried);
+        last_open = open;
+        let row = [a[0], carried, open, c[1], a[1], a[2]];
+        for (sum, v) in sums.iter_mut().zip([row[0], row[3], row[4], row[5]]) {
+            *sum += v;
+        }
+        let mut cells = vec![Cell::Text(label)];
+        cells.extend(ints(&row));
+        out.push(cells);
     }
-    let accepted_total: i64 = rows.iter().map(|r| r.1[0]).sum();
-    let completed_total: i64 = rows.iter().map(|r| r.1[3]).sum();
-    let immediate_total: i64 = rows.iter().map(|r| r.1[4]).sum();
-    let promised_total: i64 = rows.iter().map(|r| r.1[5]).sum();
-    let mut out: Vec<Vec<Cell>> = rows
-        .iter()
-        .map(|(k, v)| {
-            let mut row = vec![Cell::Text(k.clone())];
-            row.extend(ints(v));
-            row
-        })
-        .collect();
     // Carried and in progress are stocks, not flows: the total takes the first month's
     // carried and the last month's in progress.
-    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+    if let Some(carried) = first_carried {
         out.push(vec![
             Cell::Text("合计".into()),
-            Cell::Int(accepted_total),
-            Cell::Int(first.1[1]),
-            Cell::Int(last.1[2]),
-            Cell::Int(completed_total),
-            Cell::Int(immediate_total),
-            Cell::Int(promised_total),
+            Cell::Int(sums[0]),
+            Cell::Int(carried),
+            Cell::Int(last_open),
+            Cell::Int(sums[1]),
+            Cell::Int(sums[2]),
+            Cell::Int(sums[3]),
         ]);
     }
     Ok(out)

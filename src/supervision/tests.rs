@@ -387,6 +387,17 @@ fn card_states_advice_letter_and_feedback() {
         .read_blocking(|c| cards::list(c, &cards::Filter::default()))
         .unwrap()[0]
         .id;
+    let seen_by = |who: &User| {
+        let who = who.clone();
+        s.store
+            .read_blocking(move |c| cards::visible(c, &who, &cards::Filter::default()))
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        (seen_by(&s.handler_a), seen_by(&s.head_a), seen_by(&s.clerk)),
+        (1, 1, 0)
+    );
     let act = |who: &User, a: CardAction, text: &str| {
         let (who, text) = (who.clone(), text.to_string());
         s.store
@@ -870,4 +881,37 @@ fn manual_reminders_reach_the_handler_until_seen() {
             .write_blocking(move |tx| reminders::manual(tx, &sup, "NOPE", "x")),
         Err(SupervisionError::NotFound(_))
     ));
+}
+
+#[test]
+fn a_card_is_sent_by_sms_to_those_with_a_phone_once() {
+    let s = site();
+    s.store
+        .write_blocking(|tx| -> Result<(), SupervisionError> {
+            auth::set_phone(tx, "ha", "13900000001")?;
+            auth::set_phone(tx, "heada", "13900000002")?;
+            auth::set_phone(tx, "sup", "13900000003")?;
+            Ok(())
+        })
+        .unwrap();
+    one_case(&s, "S-1", "2026-11-02", "2026-11-05");
+    s.sweep(date(2026, 11, 6));
+    s.sweep(date(2026, 11, 6));
+    let sms = s
+        .store
+        .read_blocking(|c| -> Result<Vec<(String, String)>, SupervisionError> {
+            let mut st = c.prepare("SELECT phone, text FROM sms_outbox ORDER BY phone")?;
+            let v = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(v)
+        })
+        .unwrap();
+    let phones: Vec<&str> = sms.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(phones, ["13900000001", "13900000002", "13900000003"]);
+    assert!(
+        sms[0].1.contains("S-1") && sms[0].1.contains("黄牌"),
+        "{}",
+        sms[0].1
+    );
 }

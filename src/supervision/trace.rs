@@ -1,6 +1,6 @@
 //! A case's trace as a picture: each step on a time line with who and how many working days
-//! it took. The steps are what the case-facts view and supervision's own records tell:
-//! acceptance, the promise date, reminders, cards, and the close (or where it stands now).
+//! it took. The steps are approval's trace (its public `cases::by_receipt`), the promise date,
+//! supervision's own reminders and cards, and where the case stands now.
 
 use std::fmt::Write;
 
@@ -31,13 +31,32 @@ pub fn steps(
     case: &CaseFact,
     today: Date,
 ) -> Result<Vec<TraceStep>, SupervisionError> {
-    let mut raw: Vec<(String, u8, String, String, &'static str)> = vec![(
-        case.accepted_on.clone(),
-        0,
-        format!("受理（{}）", facts::kind_zh(&case.kind)),
-        super::user_name(conn, Some(case.clerk_id)),
-        "step",
-    )];
+    let mut raw: Vec<(String, u8, String, String, &'static str)> = Vec::new();
+    let approval = crate::approval::cases::by_receipt(conn, &case.receipt)?;
+    for (i, s) in approval.steps.iter().enumerate() {
+        let who = s.actor_name.clone().unwrap_or_default();
+        let label = match &s.subcase_department {
+            Some(d) => format!("{}（{d}）", s.label_zh),
+            None => s.label_zh.clone(),
+        };
+        // The acceptance counts from the acceptance day the case carries, which is what the
+        // promise is measured from.
+        let on = if i == 0 {
+            case.accepted_on.clone()
+        } else {
+            super::beijing_day(&s.at)
+        };
+        raw.push((on, 0, label, who, "step"));
+    }
+    if raw.is_empty() {
+        raw.push((
+            case.accepted_on.clone(),
+            0,
+            format!("受理（{}）", facts::kind_zh(&case.kind)),
+            super::user_name(conn, Some(case.clerk_id)),
+            "step",
+        ));
+    }
     raw.push((
         case.due_on.clone(),
         3,
@@ -73,6 +92,7 @@ pub fn steps(
         ));
     }
     match &case.closed_on {
+        Some(_) if !approval.steps.is_empty() => {}
         Some(c) => raw.push((
             c.clone(),
             4,

@@ -53,7 +53,7 @@ pub fn items(conn: &Connection, user: &User) -> Result<Vec<Item>, SupervisionErr
     for r in reminders::unseen(conn, user.id)? {
         out.push(Item {
             label: format!("催办：{}（{}）", r.message, r.by),
-            href: format!("/supervision/cases/{}", r.receipt),
+            href: format!("/approval/cases/{}", r.case_id),
             alert: r.kind == "manual",
         });
     }

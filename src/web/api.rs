@@ -64,6 +64,7 @@ impl ApiDoc {
         doc.merge(crate::office::api::OfficeApi::openapi_doc());
         doc.merge(crate::portal::api::PortalApi::openapi());
         doc.merge(crate::supervision::api::SupervisionApi::openapi_doc());
+        doc.merge(crate::approval::api::ApprovalApi::openapi_doc());
         doc
     }
 }
@@ -90,6 +91,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     r.extend(crate::approval::notify::web::routes());
     r.extend(crate::office::api::routes());
     r.extend(crate::supervision::api::routes());
+    r.extend(crate::approval::api::routes());
     r
 }
 

@@ -99,6 +99,7 @@ pub fn office_router(st: AppState) -> Router {
         .merge(crate::office::pages::pages())
         .merge(crate::portal::staff::pages())
         .merge(crate::supervision::pages::pages())
+        .merge(crate::approval::pages::pages())
         .fallback(not_found)
         .layer(from_fn_with_state(st.clone(), guard::office))
         .merge(static_routes());

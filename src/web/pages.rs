@@ -30,6 +30,7 @@ impl AppState {
             can_audit => user.is_some_and(|u| u.has_any(&[Role::Admin, Role::Auditor])),
             is_admin => user.is_some_and(|u| u.has(Role::Admin)),
             can_supervise => user.is_some_and(|u| u.has_any(crate::supervision::VIEWERS)),
+            approval_staff => user.is_some_and(|u| u.has_any(crate::approval::api::STAFF)),
         }
     }
 }
@@ -181,6 +182,17 @@ pub async fn home(State(st): State<AppState>, who: Authed) -> Result<Html<String
         .read(move |c| crate::supervision::workbench::items(c, &me));
     todo.extend(
         supervision
+            .await
+            .map_err(WebError::from)?
+            .iter()
+            .map(Value::from_serialize),
+    );
+    let me = who.0.user.clone();
+    let approval = st
+        .store
+        .read(move |c| crate::approval::workbench::items(c, &me));
+    todo.extend(
+        approval
             .await
             .map_err(WebError::from)?
             .iter()

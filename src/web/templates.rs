@@ -33,6 +33,7 @@ fn env() -> &'static Environment<'static> {
             .chain(crate::office::pages::TEMPLATES)
             .chain(crate::portal::TEMPLATES)
             .chain(crate::supervision::pages::TEMPLATES)
+            .chain(crate::approval::pages::TEMPLATES)
         {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("embedded template {name} does not parse: {e}"));

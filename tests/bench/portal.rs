@@ -20,6 +20,25 @@ const LOAD_SECONDS: f64 = 2.0;
 const ROUNDS: usize = 3;
 const ARTICLES: usize = 2_000;
 
+/// One measured page: per round, requests/s, p99 latency and the ratio to the static file.
+struct Row {
+    name: &'static str,
+    rps: Vec<f64>,
+    p99_ms: Vec<f64>,
+    ratio: Vec<f64>,
+}
+
+impl Row {
+    fn new(name: &'static str) -> Row {
+        Row {
+            name,
+            rps: Vec::new(),
+            p99_ms: Vec::new(),
+            ratio: Vec::new(),
+        }
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -182,10 +201,7 @@ fn main() {
         let article = Arc::new((1..=200).map(|i| format!("{base}/articles/{}", i * 7)).collect::<Vec<_>>());
         let list = Arc::new((1..=20).map(|p| format!("{base}/columns/gzdt?page={p}")).collect::<Vec<_>>());
         load(css.clone()).await;
-        let mut rows: Vec<(&str, Vec<f64>, Vec<f64>, Vec<f64>)> = vec![
-            ("article page", vec![], vec![], vec![]),
-            ("list page", vec![], vec![], vec![]),
-        ];
+        let mut rows = [Row::new("article page"), Row::new("list page")];
         let mut static_rps = Vec::new();
         let mut static_p99 = Vec::new();
         for round in 0..ROUNDS {
@@ -194,13 +210,13 @@ fn main() {
             static_p99.push(s99.as_secs_f64() * 1e3);
             for (k, urls) in [article.clone(), list.clone()].into_iter().enumerate() {
                 let (r, p99) = load(urls).await;
-                rows[k].1.push(r);
-                rows[k].2.push(p99.as_secs_f64() * 1e3);
-                rows[k].3.push(r / s);
+                rows[k].rps.push(r);
+                rows[k].p99_ms.push(p99.as_secs_f64() * 1e3);
+                rows[k].ratio.push(r / s);
             }
             println!(
                 "round {round}: static {s:.0} req/s; article {:.0} req/s; list {:.0} req/s",
-                rows[0].1[round], rows[1].1[round]
+                rows[0].rps[round], rows[1].rps[round]
             );
         }
         println!(
@@ -209,12 +225,13 @@ fn main() {
             median(static_rps),
             median(static_p99)
         );
-        for (name, rps, p99, ratio) in rows {
+        for r in rows {
             println!(
-                "  {name}: {:.0} req/s, p99 {:.1} ms = {:.2}x the static file (goal >= 0.5x)",
-                median(rps),
-                median(p99),
-                median(ratio)
+                "  {}: {:.0} req/s, p99 {:.1} ms = {:.2}x the static file (goal >= 0.5x)",
+                r.name,
+                median(r.rps),
+                median(r.p99_ms),
+                median(r.ratio)
             );
         }
     });
