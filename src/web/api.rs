@@ -92,6 +92,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     r.extend(crate::office::api::routes());
     r.extend(crate::supervision::api::routes());
     r.extend(crate::approval::api::routes());
+    r.extend(crate::portal::api::routes());
     r
 }
 

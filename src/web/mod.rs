@@ -89,10 +89,7 @@ pub fn office_router(st: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .merge(crate::approval::calendar::web::pages())
         .merge(crate::approval::notify::web::pages());
-    for (path, handlers) in api::routes()
-        .into_iter()
-        .chain(crate::portal::api::routes())
-    {
+    for (path, handlers) in api::routes() {
         r = r.route(path, handlers);
     }
     let r = r
