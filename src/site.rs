@@ -29,6 +29,8 @@ pub struct SiteConfig {
     #[serde(default)]
     pub sms: SmsSection,
     #[serde(default)]
+    pub portal: PortalSection,
+    #[serde(default)]
     pub supervision: SupervisionSection,
 }
 
@@ -73,6 +75,15 @@ impl Default for SupervisionSection {
             sweep_interval_seconds: supervision_sweep_interval_seconds(),
         }
     }
+}
+
+/// The public portal's page furniture.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSection {
+    /// ICP filing number shown in every portal page's footer, e.g. "京ICP备12345678号".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icp: Option<String>,
 }
 
 /// How SMS notifications leave the site.
@@ -499,6 +510,7 @@ impl SiteConfig {
         }
         self.validate_replication(&err)?;
         self.validate_sms(&err)?;
+        self.validate_portal(&err)?;
         self.validate_supervision(&err)?;
         if !(1..=168).contains(&self.backup.interval_hours) {
             return Err(err(
@@ -588,6 +600,19 @@ impl SiteConfig {
         }
         if !self.storage.pki_dir.is_absolute() {
             return Err(err("storage.pki_dir", "须是绝对路径".into()));
+        }
+        Ok(())
+    }
+
+    fn validate_portal(
+        &self,
+        err: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        if let Some(icp) = &self.portal.icp {
+            let ok = icp.contains("ICP") && icp.contains('备') && icp.chars().count() <= 40;
+            if !ok || icp.chars().any(char::is_control) {
+                return Err(err("portal.icp", format!("{icp:?} 不像 ICP 备案号")));
+            }
         }
         Ok(())
     }
@@ -768,6 +793,7 @@ fn fix_for(key: &str, message: &str) -> String {
         "sms.timeout_seconds" => "写 1 到 120 之间的秒数，默认 10",
         "sms.retry_max_seconds" => "写 1 到 86400 之间的秒数，默认 600",
         "sms.max_attempts" => "写 1 到 1000 之间的次数，默认 10",
+        "portal.icp" => "写工信部备案号，例如 \"京ICP备12345678号\"；没有备案时不写",
         "site" | "listen" | "storage" => "补上这一节，示例见 provisioning/examples/",
         _ => "对照 provisioning/examples/ 中的示例修改",
     };
@@ -906,5 +932,20 @@ backup_dir = "/srv/backup/govbox"
     fn section_missing_is_named() {
         let text = GOOD.split("[storage]").next().unwrap();
         assert_eq!(parse(text).unwrap_err().key, "storage");
+    }
+
+    #[test]
+    fn portal_icp_is_checked_and_named() {
+        let ok = format!("{GOOD}\n[portal]\nicp = \"桂ICP备12345678号-1\"\n");
+        assert_eq!(
+            parse(&ok).unwrap().portal.icp.as_deref(),
+            Some("桂ICP备12345678号-1")
+        );
+        let bad = format!("{GOOD}\n[portal]\nicp = \"12345\"\n");
+        let e = parse(&bad).unwrap_err();
+        assert_eq!(e.key, "portal.icp");
+        assert!(e.to_string().contains("备案号"), "{e}");
+        let unknown = format!("{GOOD}\n[portal]\nicpp = \"x\"\n");
+        assert_eq!(parse(&unknown).unwrap_err().key, "portal.icpp");
     }
 }

@@ -294,13 +294,30 @@ async fn the_portal_home_page_renders_in_a_real_browser() {
     let b = Driver::start().await;
     b.go(&format!("{}/", demo.portal)).await;
     assert_eq!(b.title().await, "首页 - 示例县");
-    let tiles = b
-        .eval("return document.querySelectorAll('.tile').length")
+    let blocks = b
+        .eval("return document.querySelectorAll('section.block').length")
         .await;
-    assert_eq!(tiles, 4);
+    assert_eq!(blocks, 7, "one block per demo column");
     let lang = b.eval("return document.documentElement.lang").await;
     assert_eq!(lang, "zh-CN");
+    let footer = b.wait_text("footer.site").await;
+    assert!(footer.contains("示ICP备00000000号-1"), "{footer}");
+    // Keyboard users get the skip link first; it is visible when focused.
+    b.eval("document.querySelector('a.skip').focus()").await;
+    let left = b
+        .eval("return document.querySelector('a.skip').getBoundingClientRect().left >= 0")
+        .await;
+    assert_eq!(left, true);
     b.screenshot("portal-home").await;
+    b.resize(375, 740).await;
+    let overflow = b
+        .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        .await;
+    assert_eq!(
+        overflow, 0,
+        "readable on a phone without sideways scrolling"
+    );
+    b.screenshot("portal-home-phone").await;
     b.quit().await;
 }
 
@@ -797,5 +814,178 @@ async fn an_admin_attaches_a_blank_form_to_an_item_in_a_real_browser() {
     )
     .await;
     b.screenshot("approval-item-files").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn an_article_is_published_through_the_three_review_levels_in_a_real_browser() {
+    let demo = Demo::start();
+    let staff = demo.staff_password();
+    let b = Driver::start().await;
+    let o = demo.office.clone();
+
+    b.sign_in(&o, "editor", &staff).await;
+    b.click("nav a[href='/cms']").await;
+    b.wait_title("网站管理 - 示例县").await;
+    b.click("#new-gzdt").await;
+    b.wait_title("起草稿件 - 示例县").await;
+    b.type_into("#draft input[name=title]", "县图书馆冬季开放时间调整")
+        .await;
+    b.type_into(
+        "#draft textarea[name=body]",
+        "自12月起，县图书馆开放时间调整为**9:00至17:00**。",
+    )
+    .await;
+    b.type_into("#draft input[name=author]", "郑编辑").await;
+    b.click("#draft button[type=submit]").await;
+    b.wait_title("县图书馆冬季开放时间调整 - 示例县").await;
+    let url = b
+        .eval("return location.href")
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = url.rsplit('/').next().unwrap().to_string();
+    assert_eq!(b.wait_text("#preview strong").await, "9:00至17:00");
+    b.click("#submit").await;
+    b.wait_until("return document.querySelector('#state').innerText == '待主编审核'")
+        .await;
+    b.sign_out().await;
+
+    let public = format!("{}/articles/{id}", demo.portal);
+    for (user, after) in [("chief_editor", "待总编审批"), ("general_editor", "已发布")] {
+        b.go(&public).await;
+        assert_eq!(
+            b.title().await,
+            "页面不存在",
+            "not public before {user} signs"
+        );
+        b.sign_in(&o, user, &staff).await;
+        let todo = b.wait_text("#todo").await;
+        assert!(
+            todo.contains("县图书馆冬季开放时间调整"),
+            "{user}'s workbench: {todo}"
+        );
+        b.click(&format!("#todo a[href='/cms/articles/{id}']"))
+            .await;
+        b.wait_title("县图书馆冬季开放时间调整 - 示例县").await;
+        b.click("#approve").await;
+        b.wait_until(&format!(
+            "return document.querySelector('#state').innerText == '{after}'"
+        ))
+        .await;
+        b.sign_out().await;
+    }
+    b.go(&public).await;
+    b.wait_title("县图书馆冬季开放时间调整 - 示例县").await;
+    assert_eq!(b.wait_text("article .body strong").await, "9:00至17:00");
+    b.screenshot("portal-article").await;
+    b.go(&format!("{}/columns/gzdt", demo.portal)).await;
+    let list = b.wait_text("ul.list").await;
+    assert!(list.contains("县图书馆冬季开放时间调整"), "{list}");
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn a_citizen_asks_and_follows_the_answer_with_the_query_code_in_a_real_browser() {
+    let demo = Demo::start();
+    let staff = demo.staff_password();
+    let b = Driver::start().await;
+    let p = demo.portal.clone();
+
+    b.go(&format!("{p}/")).await;
+    b.click("nav a[href='/ask']").await;
+    b.wait_title("网上咨询 - 示例县").await;
+    b.eval("const s = document.querySelector('#department_id'); s.selectedIndex = 1")
+        .await;
+    b.type_into("#name", "钱七").await;
+    b.type_into("#phone", "13700001111").await;
+    b.type_into("#subject", "新生儿落户").await;
+    b.type_into("#question", "孩子出生后多久内要办理户口登记？")
+        .await;
+    b.click("main form button[type=submit]").await;
+    b.wait_title("网上咨询 - 示例县").await;
+    let number = b.wait_text("#number").await;
+    let code = b.wait_text("#code").await;
+    assert!(
+        number.starts_with("ZX") && code.len() == 8,
+        "{number} {code}"
+    );
+    b.screenshot("portal-receipt").await;
+
+    b.go(&format!("{p}/query")).await;
+    b.type_into("#number", &number).await;
+    b.type_into("#code", "00000000").await;
+    b.click("main form button[type=submit]").await;
+    assert_eq!(
+        b.wait_text(".error").await,
+        "编号或查询码不正确，请核对后再试"
+    );
+    b.type_into("#code", &code).await;
+    b.click("main form button[type=submit]").await;
+    let result = b.wait_text(".result").await;
+    assert!(result.contains("办理中"), "{result}");
+
+    b.sign_in(&demo.office, "general_editor", &staff).await;
+    b.go(&format!("{}/cms/inbox", demo.office)).await;
+    b.type_into(
+        "section.card textarea[name=text]",
+        "出生后一个月内到户籍派出所办理。",
+    )
+    .await;
+    b.click("section.card form button[type=submit]").await;
+    b.wait_title("咨询与来信 - 示例县").await;
+
+    b.go(&format!("{p}/query")).await;
+    b.type_into("#number", &number).await;
+    b.type_into("#code", &code).await;
+    b.click("main form button[type=submit]").await;
+    let result = b.wait_text(".result .answer").await;
+    assert_eq!(result, "出生后一个月内到户籍派出所办理。");
+    b.screenshot("portal-query").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn a_citizen_applies_online_with_files_and_follows_progress_in_a_real_browser() {
+    let demo = Demo::start();
+    let b = Driver::start().await;
+    let p = demo.portal.clone();
+    let files = tempfile::tempdir().unwrap();
+    let form = files.path().join("登记申请书.pdf");
+    std::fs::write(&form, b"%PDF-1.4 application form").unwrap();
+    let id_card = files.path().join("身份证.png");
+    std::fs::write(&id_card, b"\x89PNG\r\n\x1a\n picture").unwrap();
+
+    b.go(&format!("{p}/")).await;
+    b.click("nav a[href='/guides']").await;
+    b.wait_title("办事指南 - 示例县").await;
+    b.click("a[href='/guides/JB-001']").await;
+    b.wait_title("个体工商户变更登记 - 示例县").await;
+    let materials = b.wait_text("#materials").await;
+    assert!(materials.contains("经营者身份证"), "{materials}");
+    b.click("#apply").await;
+    b.wait_title("网上申报：个体户变更登记 - 示例县").await;
+    b.type_into("#applicant_name", "周九").await;
+    b.type_into("#applicant_id_no", "11010519491231002X").await;
+    b.type_into("#applicant_phone", "13600003333").await;
+    b.type_into("#m0", &form.display().to_string()).await;
+    b.type_into("#m1", &id_card.display().to_string()).await;
+    b.click("main form button[type=submit]").await;
+    b.wait_title("网上申报 - 示例县").await;
+    let number = b.wait_text("#number").await;
+    let code = b.wait_text("#code").await;
+    assert!(number.starts_with("WS"), "{number}");
+    b.screenshot("portal-application-receipt").await;
+
+    b.click("a[href='/query']").await;
+    b.wait_title("办理进度查询 - 示例县").await;
+    b.type_into("#number", &number).await;
+    b.type_into("#code", &code).await;
+    b.click("main form button[type=submit]").await;
+    assert_eq!(b.wait_text("#result-state").await, "待预审");
+    let steps = b.wait_text("#result-steps").await;
+    assert!(steps.contains("网上申报已提交"), "{steps}");
+    b.screenshot("portal-application-progress").await;
     b.quit().await;
 }

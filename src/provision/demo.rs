@@ -37,7 +37,8 @@ pub fn site_file(opts: &DemoOptions) -> Result<(SiteConfig, bool), crate::site::
             "# govbox demo site, written by `govbox demo`.\n\
              [site]\nid = \"{SITE_ID}\"\nname = \"示例县\"\ntier = \"county\"\nparent = \"demo-province\"\n\n\
              [listen]\nportal = \"127.0.0.1:8080\"\noffice = \"127.0.0.1:8081\"\nreplication = \"127.0.0.1:0\"\n\n\
-             [storage]\ndata_dir = \"{}\"\npki_dir = \"{}\"\nbackup_dir = \"{}\"\n",
+             [storage]\ndata_dir = \"{}\"\npki_dir = \"{}\"\nbackup_dir = \"{}\"\n\n\
+             [portal]\nicp = \"示ICP备00000000号-1\"\n",
             opts.dir.join("data").display(),
             opts.dir.join("pki").display(),
             opts.dir.join("backups").display()
@@ -171,6 +172,7 @@ fn seed(store: &Store, staff_password: &str) -> Result<(), AuthError> {
         crate::office::demo::seed(tx).map_err(|e| AuthError::Internal(e.to_string()))?;
         crate::approval::demo::seed(tx, &hash).map_err(|e| AuthError::Internal(e.to_string()))?;
         crate::supervision::demo::seed(tx).map_err(|e| AuthError::Internal(e.to_string()))?;
+        crate::portal::demo::seed(tx).map_err(|e| AuthError::Internal(e.to_string()))?;
         auth::audit::append(
             tx,
             &auth::AuditEntry {

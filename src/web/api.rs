@@ -62,6 +62,7 @@ impl ApiDoc {
         doc.merge(crate::approval::calendar::web::CalendarApi::openapi());
         doc.merge(crate::approval::notify::web::SmsApi::openapi());
         doc.merge(crate::office::api::OfficeApi::openapi_doc());
+        doc.merge(crate::portal::api::PortalApi::openapi());
         doc.merge(crate::supervision::api::SupervisionApi::openapi_doc());
         doc.merge(crate::approval::api::ApprovalApi::openapi_doc());
         doc
@@ -91,6 +92,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     r.extend(crate::office::api::routes());
     r.extend(crate::supervision::api::routes());
     r.extend(crate::approval::api::routes());
+    r.extend(crate::portal::api::routes());
     r
 }
 

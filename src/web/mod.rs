@@ -48,6 +48,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set when the office is served over TLS, so cookies carry `Secure`.
     pub secure_cookies: bool,
+    /// Flood limits of the portal's public forms.
+    pub portal: Arc<crate::portal::Limits>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             throttle: Arc::new(Throttle::default()),
             metrics: Arc::new(Metrics::default()),
             secure_cookies: false,
+            portal: Arc::new(crate::portal::Limits::default()),
         }
     }
 
@@ -91,6 +94,7 @@ pub fn office_router(st: AppState) -> Router {
     }
     let r = r
         .merge(crate::office::pages::pages())
+        .merge(crate::portal::staff::pages())
         .merge(crate::supervision::pages::pages())
         .merge(crate::approval::pages::pages())
         .fallback(not_found)
@@ -102,6 +106,7 @@ pub fn office_router(st: AppState) -> Router {
 /// The portal listener (external zone): public pages only; nothing of the office is routed here.
 pub fn portal_router(st: AppState) -> Router {
     let r = crate::portal::routes()
+        .layer(axum::middleware::from_fn(client_address))
         .fallback(not_found)
         .merge(static_routes());
     with_common(r, &st, "portal", PORTAL_BODY_LIMIT).with_state(st)
@@ -139,6 +144,16 @@ fn with_common(
             (st.metrics.clone(), listener),
             metrics::record,
         ))
+}
+
+/// The portal has no guard; its handlers still need the peer address (flood limits, audit).
+async fn client_address(
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    req.extensions_mut().insert(Client(peer.ip()));
+    next.run(req).await
 }
 
 async fn security_headers(mut resp: Response) -> Response {

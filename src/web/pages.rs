@@ -158,6 +158,8 @@ pub async fn home(State(st): State<AppState>, who: Authed) -> Result<Html<String
             let mut todo: Vec<Value> = Vec::new();
             let office = crate::office::workbench::items(c, &user).map_err(WebError::from)?;
             todo.extend(office.iter().map(Value::from_serialize));
+            let portal = crate::portal::staff::workbench(c, &user).map_err(WebError::from)?;
+            todo.extend(portal.iter().map(Value::from_serialize));
             let supervision =
                 crate::supervision::workbench::items(c, &user).map_err(WebError::from)?;
             todo.extend(supervision.iter().map(Value::from_serialize));

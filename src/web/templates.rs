@@ -22,10 +22,6 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../approval/calendar/calendar.html"),
     ),
     ("sms.html", include_str!("../approval/notify/sms.html")),
-    (
-        "portal_home.html",
-        include_str!("templates/portal_home.html"),
-    ),
 ];
 
 fn env() -> &'static Environment<'static> {
@@ -35,6 +31,7 @@ fn env() -> &'static Environment<'static> {
         for (name, source) in TEMPLATES
             .iter()
             .chain(crate::office::pages::TEMPLATES)
+            .chain(crate::portal::TEMPLATES)
             .chain(crate::supervision::pages::TEMPLATES)
             .chain(crate::approval::pages::TEMPLATES)
         {
