@@ -13,4 +13,5 @@ pub mod replication;
 pub mod site;
 pub mod store;
 pub mod supervision;
+pub mod text;
 pub mod web;

@@ -57,17 +57,7 @@ pub fn line(
     max: usize,
     required: bool,
 ) -> Result<String, OfficeError> {
-    let v = v.trim();
-    if required && v.is_empty() {
-        return Err(OfficeError::invalid(field, "不能为空"));
-    }
-    if v.chars().count() > max {
-        return Err(OfficeError::invalid(field, format!("不能超过 {max} 个字")));
-    }
-    if v.chars().any(char::is_control) {
-        return Err(OfficeError::invalid(field, "含有不可见的控制字符"));
-    }
-    Ok(v.to_string())
+    crate::text::line(v, max, required).map_err(|zh| OfficeError::invalid(field, zh))
 }
 
 /// A multi-line text of up to `max` characters: line breaks and tabs allowed, other control
@@ -78,19 +68,7 @@ pub fn multiline(
     max: usize,
     required: bool,
 ) -> Result<String, OfficeError> {
-    let v = v.trim();
-    if required && v.is_empty() {
-        return Err(OfficeError::invalid(field, "不能为空"));
-    }
-    if v.chars().count() > max {
-        return Err(OfficeError::invalid(field, format!("不能超过 {max} 个字")));
-    }
-    if v.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(OfficeError::invalid(field, "含有不可见的控制字符"));
-    }
-    Ok(v.to_string())
+    crate::text::multiline(v, max, required).map_err(|zh| OfficeError::invalid(field, zh))
 }
 
 /// A calendar date `YYYY-MM-DD`.
