@@ -744,10 +744,18 @@ pub fn last_published(
     column_id: Option<i64>,
     now: &str,
 ) -> Result<Option<String>, PortalError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT max(published_at) FROM portal_versions WHERE published_at <= ?1
-             AND (?2 IS NULL OR column_id = ?2)",
-        )?
-        .query_row(params![now, column_id], |r| r.get(0))?)
+    // One statement per form: `?2 IS NULL OR column_id = ?2` would keep either index from being used.
+    Ok(match column_id {
+        Some(id) => conn
+            .prepare_cached(
+                "SELECT max(published_at) FROM portal_versions
+                 WHERE column_id = ?2 AND published_at <= ?1",
+            )?
+            .query_row(params![now, id], |r| r.get(0))?,
+        None => conn
+            .prepare_cached(
+                "SELECT max(published_at) FROM portal_versions WHERE published_at <= ?1",
+            )?
+            .query_row(params![now], |r| r.get(0))?,
+    })
 }

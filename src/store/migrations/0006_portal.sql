@@ -71,7 +71,11 @@ CREATE TABLE portal_versions (
     general_by INTEGER NOT NULL REFERENCES users(id),
     UNIQUE (article_id, version)
 );
-CREATE INDEX portal_versions_column ON portal_versions(column_id, published_at);
+-- Covers a column's list (count and page, in order) and its newest publish time without touching
+-- the rows, whose bodies would otherwise be read (overflow pages included) to reach superseded_at.
+CREATE INDEX portal_versions_column
+    ON portal_versions(column_id, published_at, id, superseded_at, article_id, title);
+CREATE INDEX portal_versions_published ON portal_versions(published_at);
 
 -- Full-text index of published versions (rowid = portal_versions.id); trigram finds any
 -- substring of 3+ characters, shorter queries scan this table instead.
