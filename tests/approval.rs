@@ -488,9 +488,13 @@ async fn kill_9_during_transitions_leaves_nothing_half_written() {
         .await;
         ids.push(c["id"].as_i64().unwrap());
     }
+    // Kill once some transitions have gone through, while the rest are in flight: a fixed delay
+    // can pass before the first one lands on a busy machine.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for i in 0..200 {
         let (c, h, r) = (clerk.clone(), handler.clone(), reviewer.clone());
+        let done = done.clone();
         let id = ids[i % ids.len()];
         tasks.push(tokio::spawn(async move {
             if i % 2 == 0 {
@@ -509,17 +513,27 @@ async fn kill_9_during_transitions_leaves_nothing_half_written() {
                     } else {
                         (&r, "return")
                     };
-                    let _ = web
+                    let r = web
                         .post(
                             &format!("/api/approval/cases/{id}/actions"),
                             json!({"action": action, "version": version, "opinion": "断电测试"}),
                         )
                         .await;
+                    if r.status().is_success() {
+                        done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                 }
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let start = std::time::Instant::now();
+    while done.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no transition went through"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     demo.signal(nix::sys::signal::Signal::SIGKILL);
     for t in tasks {
         let _ = t.await;
