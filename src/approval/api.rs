@@ -17,7 +17,7 @@ use super::items::{self, Catalogue, ImportSummary, Item, ItemInput, ItemSummary}
 use super::opinions::{self, Opinion};
 use super::workflow::{self, Transition};
 use super::{joint, short, ApprovalError};
-use crate::auth::{self, audit, Role, User};
+use crate::auth::{self, Role, User};
 use crate::store::{valid_hash, Blobs, WriteTx};
 use crate::web::api::{ApiJson, ApiQuery};
 use crate::web::guard::{Audited, Authed, Client};
@@ -99,29 +99,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
-/// Runs `f` in one write transaction with the audit row of the action.
-pub async fn write<T, F>(
-    st: &AppState,
-    who: &Authed,
-    client: Client,
-    action: &'static str,
-    object: String,
-    f: F,
-) -> Result<T, ApprovalError>
-where
-    F: FnOnce(&mut WriteTx, &User) -> Result<T, ApprovalError> + Send + 'static,
-    T: Send + 'static,
-{
-    let user = who.0.user.clone();
-    let entry = who.entry(client, action, &object, "");
-    st.store
-        .write(move |tx| -> Result<T, ApprovalError> {
-            let v = f(tx, &user)?;
-            audit::append(tx, &entry)?;
-            Ok(v)
-        })
-        .await
-}
+pub use crate::web::guard::audited_write as write;
 
 async fn write_json<T, F>(
     st: &AppState,

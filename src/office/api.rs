@@ -122,30 +122,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
-/// Runs `f` in one write transaction with the audit row of the action; the answer is marked
-/// audited so the guard does not add a generic row.
-pub async fn write<T, F>(
-    st: &AppState,
-    who: &Authed,
-    client: Client,
-    action: &'static str,
-    object: String,
-    f: F,
-) -> Result<T, OfficeError>
-where
-    F: FnOnce(&mut WriteTx, &User) -> Result<T, OfficeError> + Send + 'static,
-    T: Send + 'static,
-{
-    let user = who.0.user.clone();
-    let entry = who.entry(client, action, &object, "");
-    st.store
-        .write(move |tx| -> Result<T, OfficeError> {
-            let v = f(tx, &user)?;
-            audit::append(tx, &entry)?;
-            Ok(v)
-        })
-        .await
-}
+pub use crate::web::guard::audited_write as write;
 
 async fn write_json<T, F>(
     st: &AppState,

@@ -10,7 +10,7 @@ use minijinja::{context, Value};
 use serde::Deserialize;
 
 use super::{articles, banned, columns, consult, letters, selfcheck, PortalError};
-use crate::auth::{audit, Role, User};
+use crate::auth::{Role, User};
 use crate::store::WriteTx;
 use crate::web::guard::{Audited, Authed, Client};
 use crate::web::{render, AppState, PageError};
@@ -39,29 +39,7 @@ struct PagePath<T>(T);
 #[from_request(via(axum::extract::Form), rejection(PageError))]
 struct PageForm<T>(T);
 
-/// Runs `f` in one write transaction with the audit row of the action.
-pub async fn write<T, F>(
-    st: &AppState,
-    who: &Authed,
-    client: Client,
-    action: &'static str,
-    object: String,
-    f: F,
-) -> Result<T, PortalError>
-where
-    F: FnOnce(&mut WriteTx, &User) -> Result<T, PortalError> + Send + 'static,
-    T: Send + 'static,
-{
-    let user = who.0.user.clone();
-    let entry = who.entry(client, action, &object, "");
-    st.store
-        .write(move |tx| -> Result<T, PortalError> {
-            let v = f(tx, &user)?;
-            audit::append(tx, &entry)?;
-            Ok(v)
-        })
-        .await
-}
+pub use crate::web::guard::audited_write as write;
 
 async fn form_write<T, F>(
     st: &AppState,

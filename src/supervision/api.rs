@@ -19,7 +19,7 @@ use super::stats::{self, Report, ScopeQuery, Table};
 use super::trace::{self, TraceStep};
 use super::{export, facts, Rules, SupervisionError};
 use crate::approval::calendar::Calendar;
-use crate::auth::{audit, User};
+use crate::auth::User;
 use crate::store::WriteTx;
 use crate::web::api::{ApiJson, ApiQuery};
 use crate::web::guard::{Audited, Authed, Client};
@@ -101,28 +101,7 @@ where
     st.store.read(move |c| f(c, &user)).await
 }
 
-pub async fn write<T, F>(
-    st: &AppState,
-    who: &Authed,
-    client: Client,
-    action: &'static str,
-    object: String,
-    f: F,
-) -> Result<T, SupervisionError>
-where
-    F: FnOnce(&mut WriteTx, &User) -> Result<T, SupervisionError> + Send + 'static,
-    T: Send + 'static,
-{
-    let user = who.0.user.clone();
-    let entry = who.entry(client, action, &object, "");
-    st.store
-        .write(move |tx| -> Result<T, SupervisionError> {
-            let v = f(tx, &user)?;
-            audit::append(tx, &entry)?;
-            Ok(v)
-        })
-        .await
-}
+pub use crate::web::guard::audited_write as write;
 
 fn rules(st: &AppState) -> Rules {
     Rules::from(&st.site.supervision)

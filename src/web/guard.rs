@@ -293,6 +293,32 @@ pub async fn sign_in(
     Ok((user, token, csrf))
 }
 
+/// Runs `f` in one write transaction together with the audit row of the action, so an action
+/// and its audit entry commit or roll back as one. Every part's handlers write through this.
+pub async fn audited_write<T, E, F>(
+    st: &super::AppState,
+    who: &Authed,
+    client: Client,
+    action: &'static str,
+    object: String,
+    f: F,
+) -> Result<T, E>
+where
+    F: FnOnce(&mut crate::store::WriteTx, &crate::auth::User) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<crate::store::StoreError> + Send + 'static,
+{
+    let user = who.0.user.clone();
+    let entry = who.entry(client, action, &object, "");
+    st.store
+        .write(move |tx| -> Result<T, E> {
+            let v = f(tx, &user)?;
+            crate::auth::audit::append(tx, &entry)?;
+            Ok(v)
+        })
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
