@@ -68,6 +68,21 @@ const DRAFT: &[(&str, &str)] = &[
     ("publish_at", ""),
 ];
 
+/// How many portal requests were answered from rendered pages in memory.
+async fn cache_hits(demo: &Demo) -> u64 {
+    let m = Web::new(&demo.office)
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .unwrap();
+    m.lines()
+        .find_map(|l| l.strip_prefix("govbox_portal_page_cache_total{result=\"hit\"} "))
+        .expect("cache counter in /metrics")
+        .parse()
+        .unwrap()
+}
+
 /// The id of the column with `code`, from the staff API.
 async fn column_id(w: &Web, code: &str) -> i64 {
     let cols = ok(w.get("/api/portal/columns").await).await;
@@ -138,12 +153,32 @@ async fn publishing_through_the_three_levels_on_the_staff_pages() {
         !page.contains("部署会召开"),
         "not searchable before approval"
     );
+    // The column page and the feed are now kept in memory; publishing must not leave the old
+    // copies served.
+    let hits = cache_hits(&demo).await;
+    for _ in 0..2 {
+        assert!(!body(&public, "/columns/gzdt").await.contains(&public_url));
+        assert!(!body(&public, "/columns/gzdt/feed.xml")
+            .await
+            .contains(&public_url));
+    }
+    assert!(
+        cache_hits(&demo).await >= hits + 2,
+        "second reads from memory"
+    );
     assert_eq!(
         form(&general, &format!("/cms/articles/{id}/approve"), &[])
             .await
             .status(),
         303
     );
+    let page = public
+        .get("/search?q=%E6%A3%AE%E6%9E%97%E9%98%B2%E7%81%AB")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("部署会召开"), "searchable once published");
 
     let page = body(&public, &public_url).await;
     assert!(page.contains("全县秋冬季森林防火工作部署会召开"));
@@ -613,7 +648,35 @@ async fn content_pages_are_cacheable_accessible_and_carry_the_icp_number() {
             .await
             .unwrap();
         assert_eq!(r.status(), 304, "{p}");
+        // The same validators from memory.
+        let r = public
+            .http
+            .get(format!("{}{p}", demo.portal))
+            .header("if-none-match", format!("W/{etag}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304, "{p}: weak match");
+        assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
+        let again = public.get(p).await;
+        assert_eq!(again.headers()["etag"].to_str().unwrap(), etag, "{p}");
+        assert!(
+            again.headers().contains_key("x-content-type-options"),
+            "{p}: security headers on a page from memory"
+        );
+        assert_eq!(again.text().await.unwrap(), html, "{p}: same bytes");
     }
+    // A form page carries its own token cookie: never kept, so two visitors never share one.
+    let a = public.get("/ask").await;
+    let b = public.get("/ask").await;
+    assert_ne!(
+        a.headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_string()),
+        b.headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_string())
+    );
     // Every form field has a label.
     for p in ["/ask", "/letters", "/query"] {
         let html = body(&public, p).await;

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod articles;
 pub mod banned;
+pub mod cache;
 pub mod columns;
 pub mod consult;
 pub mod demo;
@@ -24,6 +25,7 @@ pub mod service_pages;
 pub mod services;
 pub mod staff;
 
+pub use cache::PageCache;
 pub use error::PortalError;
 pub use limits::Limits;
 

@@ -96,23 +96,7 @@ fn cacheable(
         &hex::encode(Sha256::digest(body.as_bytes()))[..20]
     );
     let last = modified.and_then(http_date);
-    let inm = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok());
-    let not_modified = match inm {
-        Some(v) => v
-            .split(',')
-            .any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*"),
-        None => match (
-            &last,
-            headers
-                .get(header::IF_MODIFIED_SINCE)
-                .and_then(|v| v.to_str().ok()),
-        ) {
-            (Some(l), Some(since)) => l == since,
-            _ => false,
-        },
-    };
+    let not_modified = super::cache::not_modified(headers, &etag, last.as_deref());
     let mut h = vec![
         (header::ETAG, etag),
         (header::CACHE_CONTROL, "public, max-age=60".to_string()),

@@ -12,6 +12,7 @@ pub(crate) mod migrate;
 mod tx;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -76,6 +77,7 @@ pub fn open(db_path: &Path, site_id: &str) -> Result<Store, StoreError> {
             writer: Mutex::new(Some(writer)),
             read_sender: Mutex::new(Some(read_sender)),
             readers: Mutex::new(readers),
+            generation: Arc::new(AtomicU64::new(0)),
         }),
     })
 }
@@ -223,6 +225,7 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
     read_sender: Mutex<Option<mpsc::Sender<ReadJob>>>,
     readers: Mutex<Vec<JoinHandle<()>>>,
+    generation: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -234,6 +237,12 @@ impl Store {
         &self.inner.site_id
     }
 
+    /// Moves on with every committed transaction that recorded changes: a cache of what was
+    /// read from the database is current while this is the number it was read under.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
     /// Runs `f` in one immediate transaction on the writer thread and commits when it returns
     /// Ok; an Err rolls everything back, change rows included.
     pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
@@ -243,8 +252,9 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         let (reply, result) = mpsc::sync_channel(1);
+        let generation = self.inner.generation.clone();
         self.submit(Box::new(move |conn| {
-            let _ = reply.send(tx::run(conn, f));
+            let _ = reply.send(tx::run(conn, &generation, f));
         }))?;
         result.recv().map_err(|_| E::from(StoreError::Closed))?
     }
@@ -257,8 +267,9 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         let (reply, result) = tokio::sync::oneshot::channel();
+        let generation = self.inner.generation.clone();
         self.submit(Box::new(move |conn| {
-            let _ = reply.send(tx::run(conn, f));
+            let _ = reply.send(tx::run(conn, &generation, f));
         }))?;
         result.await.map_err(|_| E::from(StoreError::Closed))?
     }

@@ -1,6 +1,7 @@
 //! The write transaction and its change-log rows.
 
 use std::fmt::Display;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{Connection, Params, Transaction, TransactionBehavior};
 use serde::Serialize;
@@ -38,7 +39,10 @@ pub struct WriteTx<'c> {
     first_write: Option<String>,
 }
 
-pub(super) fn run<T, E, F>(conn: &mut Connection, f: F) -> Result<T, E>
+/// Runs `f` in one immediate transaction; on a commit that recorded changes, moves
+/// `generation` on, after the commit, so whoever reads it first and then the database never
+/// pairs the new number with the old data.
+pub(super) fn run<T, E, F>(conn: &mut Connection, generation: &AtomicU64, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut WriteTx) -> Result<T, E>,
     E: From<StoreError>,
@@ -64,7 +68,11 @@ where
         let what = wtx.first_write.take().unwrap_or_default();
         return Err(StoreError::MissingChange(what).into());
     }
+    let changed = wtx.changes > 0;
     wtx.tx.commit().map_err(StoreError::from)?;
+    if changed {
+        generation.fetch_add(1, Ordering::Release);
+    }
     Ok(value)
 }
 

@@ -50,6 +50,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Flood limits of the portal's public forms.
     pub portal: Arc<crate::portal::Limits>,
+    /// The portal's rendered pages.
+    pub portal_pages: Arc<crate::portal::PageCache>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             secure_cookies: false,
             portal: Arc::new(crate::portal::Limits::default()),
+            portal_pages: Arc::new(crate::portal::PageCache::default()),
         }
     }
 
@@ -107,6 +110,7 @@ pub fn office_router(st: AppState) -> Router {
 pub fn portal_router(st: AppState) -> Router {
     let r = crate::portal::routes()
         .layer(axum::middleware::from_fn(client_address))
+        .layer(from_fn_with_state(st.clone(), crate::portal::cache::serve))
         .fallback(not_found)
         .merge(static_routes());
     with_common(r, &st, "portal", PORTAL_BODY_LIMIT).with_state(st)
@@ -263,6 +267,7 @@ async fn metrics_text(State(st): State<AppState>) -> Result<Response, ApiError> 
     let mut body = st.metrics.render(&gauges);
     body.push_str(&replication);
     body.push_str(&sms);
+    body.push_str(&st.portal_pages.metrics());
     Ok((
         StatusCode::OK,
         [(
