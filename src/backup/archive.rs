@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::snapshot::Snapshot;
 use super::BackupError;
 
 pub const FORMAT: u32 = 1;
@@ -34,67 +35,156 @@ pub struct Member {
     pub sha256: String,
 }
 
-/// Hashes and counts what passes through.
+/// Hashes (when it has a hasher) and counts what passes through.
 struct Hashing<R> {
     inner: R,
-    hash: Sha256,
+    hash: Option<Sha256>,
     size: u64,
+}
+
+impl<R> Hashing<R> {
+    fn new(inner: R, hash: bool) -> Self {
+        Hashing {
+            inner,
+            hash: hash.then(Sha256::new),
+            size: 0,
+        }
+    }
+
+    fn hex(self) -> String {
+        self.hash
+            .map(|h| hex::encode(h.finalize()))
+            .unwrap_or_default()
+    }
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
+        if let Some(h) = &mut self.hash {
+            h.update(&buf[..n]);
+        }
         self.size += n as u64;
         Ok(n)
     }
 }
 
-/// Writes the archive to `out` (already a temporary name); returns the manifest.
+/// Writes the archive to `out` (already a temporary name) and returns its manifest: the
+/// snapshot's pages, then the blobs, then the manifest. The compressed stream is also fed, as
+/// it is written, to a reader on another thread that decompresses it and checks every member
+/// against the manifest, as `backup verify` would: the archive is verified without being read
+/// back from the disk, and its checks overlap with the compression.
 pub fn write(
     out: &Path,
     level: i32,
-    snapshot: &Path,
+    snapshot: &mut Snapshot,
     blobs: &[PathBuf],
-    mut manifest: Manifest,
+    manifest: Manifest,
 ) -> Result<Manifest, BackupError> {
     let io = |e: io::Error| BackupError::io(out, e);
     let file = private_file(out).map_err(io)?;
-    let mut enc = zstd::Encoder::new(BufWriter::with_capacity(1 << 20, file), level).map_err(io)?;
+    let (to_check, chunks) = std::sync::mpsc::sync_channel(64);
+    std::thread::scope(|s| {
+        let checker = s.spawn(|| {
+            read_checked(
+                out,
+                Chunks {
+                    rx: chunks,
+                    cur: Vec::new(),
+                    pos: 0,
+                },
+                None,
+                Hashes::TrustFrameChecksum,
+            )
+        });
+        let tee = Tee {
+            file: BufWriter::with_capacity(1 << 20, file),
+            checker: Some(to_check),
+        };
+        let written = write_members(tee, out, level, snapshot, blobs, manifest);
+        let checked = checker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let (written, file) = written?;
+        let checked = checked?;
+        if checked != written {
+            return Err(BackupError::bad(
+                out,
+                MANIFEST,
+                "写入后读出的清单与写入的不一致".into(),
+            ));
+        }
+        file.sync_all().map_err(io)?;
+        Ok(written)
+    })
+}
+
+/// The tar stream through zstd into `tee`. Ends the stream (so the checker sees its end) on
+/// success and on failure alike.
+fn write_members(
+    tee: Tee,
+    out: &Path,
+    level: i32,
+    snapshot: &mut Snapshot,
+    blobs: &[PathBuf],
+    mut manifest: Manifest,
+) -> Result<(Manifest, File), BackupError> {
+    let io = |e: io::Error| BackupError::io(out, e);
+    let mut enc = zstd::Encoder::new(tee, level).map_err(io)?;
     // Compression on worker threads overlaps with reading and hashing on this one.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
     enc.multithread(cores.max(2)).map_err(io)?;
-    let mut tar = tar::Builder::new(enc);
-    let mut add = |name: String, path: &Path| -> Result<Member, BackupError> {
-        let f = File::open(path).map_err(|e| BackupError::io(path, e))?;
-        let len = f.metadata().map_err(|e| BackupError::io(path, e))?.len();
-        let mut reader = Hashing {
-            inner: io::BufReader::with_capacity(1 << 20, f),
-            hash: Sha256::new(),
-            size: 0,
-        };
+    // XXH64 of the whole stream in the frame: every decompression (the checker's now, verify
+    // and restore later) fails on a changed byte before any member is looked at.
+    enc.include_checksum(true).map_err(io)?;
+    // Whole megabytes into the compressor: each call into zstd's multithreaded stream takes
+    // locks, and tar alone would hand it 8 KiB at a time.
+    let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, enc));
+    let mut add = |name: String, len: u64, from: &mut dyn Read| -> Result<Member, io::Error> {
+        let mut reader = Hashing::new(from, true);
         let mut h = tar::Header::new_gnu();
         h.set_size(len);
         h.set_mode(0o600);
         h.set_mtime(0);
         h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, &name, &mut reader).map_err(io)?;
-        if reader.size != len {
-            return Err(BackupError::Changed(path.display().to_string()));
-        }
+        tar.append_data(&mut h, &name, &mut reader)?;
         Ok(Member {
             path: name,
-            size: len,
-            sha256: hex::encode(reader.hash.finalize()),
+            size: reader.size,
+            sha256: reader.hex(),
         })
     };
-    manifest.members.push(add(DB.into(), snapshot)?);
+    let len = snapshot.len();
+    let db = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        s.spawn(move || snapshot.send_pages(&tx));
+        let mut pages = Chunks {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+        };
+        add(DB.into(), len, &mut pages)
+    })
+    .map_err(|e| {
+        if e.raw_os_error().is_some() {
+            io(e)
+        } else {
+            BackupError::Changed(format!("{DB} ({e})"))
+        }
+    })?;
+    manifest.members.push(db);
     for b in blobs {
         let name = format!(
             "blobs/{}",
             b.file_name().unwrap_or_default().to_string_lossy()
         );
-        manifest.members.push(add(name, b)?);
+        let f = File::open(b).map_err(|e| BackupError::io(b, e))?;
+        let len = f.metadata().map_err(|e| BackupError::io(b, e))?.len();
+        let m = add(name, len, &mut io::BufReader::with_capacity(1 << 20, f)).map_err(io)?;
+        if m.size != len {
+            return Err(BackupError::Changed(b.display().to_string()));
+        }
+        manifest.members.push(m);
     }
     let json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| BackupError::io(out, io::Error::other(e)))?;
@@ -105,11 +195,64 @@ pub fn write(
     h.set_entry_type(tar::EntryType::Regular);
     tar.append_data(&mut h, MANIFEST, json.as_slice())
         .map_err(io)?;
-    let enc = tar.into_inner().map_err(io)?;
-    let buf = enc.finish().map_err(io)?;
-    let file = buf.into_inner().map_err(|e| io(e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    Ok(manifest)
+    let enc = tar
+        .into_inner()
+        .map_err(io)?
+        .into_inner()
+        .map_err(|e| io(e.into_error()))?;
+    let mut tee = enc.finish().map_err(io)?;
+    tee.checker = None;
+    let file = tee.file.into_inner().map_err(|e| io(e.into_error()))?;
+    Ok((manifest, file))
+}
+
+/// Writes to the archive file and hands a copy of each piece to the checker. When the checker
+/// has stopped (it found a fault, which it reports when joined), the file is still written.
+struct Tee {
+    file: BufWriter<File>,
+    checker: Option<std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>>,
+}
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write_all(buf)?;
+        if let Some(tx) = &self.checker {
+            if tx.send(Ok(buf.to_vec())).is_err() {
+                self.checker = None;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// A stream handed over in pieces from another thread (the checker's side of [`Tee`], the
+/// archive's side of the snapshot's pages): it ends when the sender is dropped.
+struct Chunks {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(next) => {
+                    self.cur = next?;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.cur.len() - self.pos);
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// Only these names may appear; anything else (`..`, absolute paths, odd names) is refused
@@ -134,16 +277,20 @@ fn safe_name(path: &Path) -> Option<String> {
 /// Extracts `archive` into `into` (an empty directory), checking every member against the
 /// manifest, and the snapshot with SQLite's integrity check. Returns the manifest.
 pub fn extract_verified(archive: &Path, into: &Path) -> Result<Manifest, BackupError> {
-    let manifest = read_checked(archive, Some(into))?;
+    let manifest = read_checked(archive, open(archive)?, Some(into), Hashes::Check)?;
     check_snapshot(archive, &into.join(DB), &manifest)?;
     Ok(manifest)
 }
 
 /// Reads the whole archive and checks every member against the manifest, writing nothing.
-/// For an archive just written from a snapshot that passed [`integrity_check`]: the checksums
-/// prove the archived bytes are that snapshot's.
+/// For a copy of an archive that was verified as it was written: the checksums prove the
+/// copy's bytes are the original's.
 pub fn stream_verified(archive: &Path) -> Result<Manifest, BackupError> {
-    read_checked(archive, None)
+    read_checked(archive, open(archive)?, None, Hashes::Check)
+}
+
+fn open(archive: &Path) -> Result<File, BackupError> {
+    File::open(archive).map_err(|e| BackupError::io(archive, e))
 }
 
 /// SQLite's integrity check of a database file.
@@ -162,8 +309,22 @@ pub fn integrity_check(db: &Path) -> Result<(), BackupError> {
     }
 }
 
-fn read_checked(archive: &Path, into: Option<&Path>) -> Result<Manifest, BackupError> {
-    let file = File::open(archive).map_err(|e| BackupError::io(archive, e))?;
+/// Whether reading an archive recomputes every member's SHA-256.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hashes {
+    Check,
+    /// Only while writing: the bytes the hashes were computed from are the ones compressed,
+    /// and zstd's frame checksum proves the stream decompresses to exactly them.
+    TrustFrameChecksum,
+}
+
+/// Checks the archive read from `file` (named `archive` in errors), extracting into `into`.
+fn read_checked(
+    archive: &Path,
+    file: impl Read,
+    into: Option<&Path>,
+    hashes: Hashes,
+) -> Result<Manifest, BackupError> {
     let dec = zstd::Decoder::new(file)
         .map_err(|e| BackupError::bad(archive, "-", format!("不是 zstd 压缩的归档 ({e})")))?;
     let mut tar = tar::Archive::new(dec);
@@ -214,11 +375,7 @@ fn read_checked(archive: &Path, into: Option<&Path>) -> Result<Manifest, BackupE
                 })?);
             continue;
         }
-        let mut reader = Hashing {
-            inner: &mut entry,
-            hash: Sha256::new(),
-            size: 0,
-        };
+        let mut reader = Hashing::new(&mut entry, hashes == Hashes::Check);
         match into {
             Some(into) => {
                 let dest = into.join(&name);
@@ -245,10 +402,11 @@ fn read_checked(archive: &Path, into: Option<&Path>) -> Result<Manifest, BackupE
                 })?;
             }
         }
+        let size = reader.size;
         seen.push(Member {
             path: name,
-            size: reader.size,
-            sha256: hex::encode(reader.hash.finalize()),
+            size,
+            sha256: reader.hex(),
         });
     }
     let manifest = manifest
@@ -270,7 +428,7 @@ fn read_checked(archive: &Path, into: Option<&Path>) -> Result<Manifest, BackupE
                     "清单中列出，但归档里没有".into(),
                 ))
             }
-            Some(g) if g.size != m.size || g.sha256 != m.sha256 => {
+            Some(g) if g.size != m.size || (hashes == Hashes::Check && g.sha256 != m.sha256) => {
                 return Err(BackupError::bad(
                     archive,
                     &m.path,

@@ -7,6 +7,7 @@
 
 mod archive;
 mod retention;
+mod snapshot;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -114,8 +115,9 @@ pub struct Created {
 }
 
 /// Takes a backup while the site keeps serving; returns where it went. The snapshot passes
-/// SQLite's integrity check before it is archived, and the archive (and its copy) is read back
-/// and checked against the manifest after it is written.
+/// SQLite's integrity check, and the archive is decompressed and checked against its manifest
+/// as it is written, before it gets its real name; its copy on the second disk is read back
+/// and checked there.
 pub fn create(site: &SiteConfig, to: Option<&Path>) -> Result<Created, BackupError> {
     let dest = to
         .map(Path::to_path_buf)
@@ -128,22 +130,10 @@ pub fn create(site: &SiteConfig, to: Option<&Path>) -> Result<Created, BackupErr
     if !db.exists() {
         return Err(StoreError::Missing(db.display().to_string()).into());
     }
-    let staging = tempfile::Builder::new()
-        .prefix(".govbox-staging-")
-        .tempdir_in(&dest)
-        .map_err(|e| BackupError::io(&dest, e))?;
-    let snapshot = staging.path().join(archive::DB);
-    snapshot_db(&db, &snapshot)?;
-    let (seq, schema) = {
-        let c = rusqlite::Connection::open_with_flags(
-            &snapshot,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )?;
-        (
-            store::high_water(&c)?,
-            c.query_row("PRAGMA user_version", [], |r| r.get(0))?,
-        )
-    };
+    let mut snapshot = snapshot::Snapshot::begin(&db)?;
+    let (seq, schema) = (snapshot.seq, snapshot.schema);
+    // Listed after the snapshot began: every blob a row of the snapshot names was written
+    // before that row committed, so it is in the list.
     let blobs = list_blobs(&site.storage.data_dir.join("blobs"))?;
     let mut now = jiff::Timestamp::now();
     let mut name = archive_name(&site.site.id, now);
@@ -162,22 +152,17 @@ pub fn create(site: &SiteConfig, to: Option<&Path>) -> Result<Created, BackupErr
         members: Vec::new(),
     };
     let partial = dest.join(format!(".{name}.partial"));
-    // The integrity check reads the snapshot on one core while the archive is compressed on
-    // the others; the archive gets its real name only once both have passed.
-    let written = std::thread::scope(|s| {
-        let check = s.spawn(|| archive::integrity_check(&snapshot));
-        let written = archive::write(
-            &partial,
-            site.backup.zstd_level,
-            &snapshot,
-            &blobs,
-            manifest,
-        );
-        let checked = check
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        checked.and(written)
-    });
+    // The integrity check reads the snapshot once more, after the archive is written and
+    // verified; the archive gets its real name only once both have passed.
+    let written = archive::write(
+        &partial,
+        site.backup.zstd_level,
+        &mut snapshot,
+        &blobs,
+        manifest,
+    )
+    .and_then(|m| snapshot.integrity_check().map(|()| m));
+    drop(snapshot);
     let manifest = match written {
         Ok(m) => m,
         Err(e) => {
@@ -188,9 +173,8 @@ pub fn create(site: &SiteConfig, to: Option<&Path>) -> Result<Created, BackupErr
     let path = dest.join(&name);
     std::fs::rename(&partial, &path).map_err(|e| BackupError::io(&path, e))?;
     archive::sync_dir(&dest)?;
-    drop(staging);
     write_json(&sidecar(&path, "manifest"), &manifest)?;
-    record(&path, archive::stream_verified(&path))?;
+    record(&path, Ok(manifest.clone()))?;
     let copy = match &site.backup.copy_dir {
         Some(dir) => {
             let c = archive::copy_atomic(&path, dir)?;
@@ -220,6 +204,12 @@ pub fn run_in_background() {
         // IOPRIO_WHO_PROCESS, class IOPRIO_CLASS_IDLE (3) in the top bits.
         nix::libc::syscall(nix::libc::SYS_ioprio_set, 1, 0, 3 << 13);
     }
+    // With autogroup scheduling (a desktop kernel's default) the scheduler first shares the CPU
+    // between sessions, at equal weight, and only then applies SCHED_IDLE inside each: a
+    // backup started from its own session would still get half the machine from the office.
+    // The lowest weight for this process's group makes it yield there too. Absent without
+    // autogroups (under systemd the unit's CPUWeight=idle does this job).
+    let _ = std::fs::write("/proc/self/autogroup", "19");
 }
 
 /// Whether a scheduled backup is due: none yet, or the newest is `backup.interval_hours` old.
@@ -566,36 +556,6 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), BackupError> {
         return Err(BackupError::io(path, e));
     }
     archive::sync_dir(dir)
-}
-
-/// One snapshot in one read transaction: with WAL the site keeps writing meanwhile, and the
-/// copy is consistent as of the moment it began.
-fn snapshot_db(db: &Path, to: &Path) -> Result<(), BackupError> {
-    let src =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    src.busy_timeout(std::time::Duration::from_secs(30))?;
-    let mut dst = rusqlite::Connection::open(to)?;
-    // The snapshot is scratch: durability comes from the archive's fsync. SQLite's journal and
-    // syncs here would only push the whole database through the disk once more.
-    dst.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")?;
-    {
-        let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
-        // All pages in one step: one read transaction, so the copy is consistent even while
-        // other connections write (a multi-step backup restarts whenever they do).
-        loop {
-            match backup.step(-1) {
-                Ok(rusqlite::backup::StepResult::Done) => break,
-                Ok(rusqlite::backup::StepResult::More) => {}
-                Ok(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
-                Err(rusqlite::Error::SqliteFailure(f, _)) if f.extended_code == 13 => {
-                    return Err(BackupError::io(to, std::io::Error::from_raw_os_error(28)))
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    dst.execute_batch("PRAGMA journal_mode = DELETE;")?;
-    Ok(())
 }
 
 fn list_blobs(dir: &Path) -> Result<Vec<PathBuf>, BackupError> {

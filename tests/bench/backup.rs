@@ -1,7 +1,8 @@
 //! Backup benchmark, run on demand: `cargo bench --bench backup` (needs the Debian packages
 //! sqlite3 and zstd for the peers). Site size: GOVBOX_BENCH_MB (default 1024).
 //!
-//! Prints medians of three rounds, each against peers measured in the same run:
+//! Prints medians of three rounds, each against peers measured in the same run (`create` checks
+//! its archive as it writes it and runs the integrity check; the peers do neither):
 //! - backup MB/s against `cp` of the database file (the floor), `sqlite3 .backup` alone (goal
 //!   at least 0.5x) and the shell pipeline doing the same work (`sqlite3 .backup`, then
 //!   `tar | zstd -1 -T0`, then `sha256sum`; goal at least 1.5x);
