@@ -23,17 +23,7 @@ pub fn items(conn: &Connection, user: &User) -> Result<Vec<Item>, SupervisionErr
         .filter(|g| g.role == Role::DeptHead)
         .map(|g| g.department_id)
         .collect();
-    let open = cards::list(
-        conn,
-        &cards::Filter {
-            state: Some("open".into()),
-            ..Default::default()
-        },
-    )?;
-    for k in open
-        .iter()
-        .filter(|k| k.handler_id == Some(user.id) || heads.contains(&k.department_id))
-    {
+    for k in cards::open_for(conn, user.id, &heads)? {
         let todo = if k.state == "issued" {
             "请签收"
         } else if !k.advice.is_empty() && k.feedback.is_empty() {
@@ -58,6 +48,13 @@ pub fn items(conn: &Connection, user: &User) -> Result<Vec<Item>, SupervisionErr
         });
     }
     if user.has_any(super::SUPERVISORS) {
+        let open = cards::list(
+            conn,
+            &cards::Filter {
+                state: Some("open".into()),
+                ..Default::default()
+            },
+        )?;
         let issued = open.iter().filter(|k| k.state == "issued").count();
         if !open.is_empty() {
             out.push(Item {
