@@ -297,6 +297,11 @@ fn open(archive: &Path) -> Result<File, BackupError> {
 pub fn integrity_check(db: &Path) -> Result<(), BackupError> {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    check_integrity(&conn, db)
+}
+
+/// SQLite's integrity check over `conn`'s database (named `db` in the error).
+pub fn check_integrity(conn: &rusqlite::Connection, db: &Path) -> Result<(), BackupError> {
     let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if result == "ok" {
         Ok(())

@@ -133,18 +133,7 @@ impl Snapshot {
     /// general: SQLite hands out snapshots only once the WAL has been written since the last
     /// checkpoint, and a quiet site's WAL is empty.)
     pub fn integrity_check(&self) -> Result<(), BackupError> {
-        let result: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        if result == "ok" {
-            Ok(())
-        } else {
-            Err(BackupError::bad(
-                &self.db,
-                super::archive::DB,
-                format!("完整性检查失败: {result}"),
-            ))
-        }
+        super::archive::check_integrity(&self.conn, &self.db)
     }
 }
 
