@@ -12,7 +12,7 @@ pub(crate) mod migrate;
 mod tx;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -51,8 +51,8 @@ pub fn open(db_path: &Path, site_id: &str) -> Result<Store, StoreError> {
             configured: site_id.to_string(),
         });
     }
-    let (read_sender, read_receiver) = mpsc::channel::<ReadJob>();
-    let read_receiver = Arc::new(Mutex::new(read_receiver));
+    // Every reader waits on the one channel itself: a job wakes exactly one of them.
+    let (read_sender, read_receiver) = crossbeam_channel::unbounded::<ReadJob>();
     let mut readers = Vec::with_capacity(READERS);
     for i in 0..READERS {
         let conn = open_conn(db_path, true)?;
@@ -77,7 +77,7 @@ pub fn open(db_path: &Path, site_id: &str) -> Result<Store, StoreError> {
             writer: Mutex::new(Some(writer)),
             read_sender: Mutex::new(Some(read_sender)),
             readers: Mutex::new(readers),
-            generation: Arc::new(AtomicU64::new(0)),
+            counters: Arc::new(tx::Counters::default()),
         }),
     })
 }
@@ -223,9 +223,9 @@ struct Inner {
     site_id: String,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    read_sender: Mutex<Option<mpsc::Sender<ReadJob>>>,
+    read_sender: Mutex<Option<crossbeam_channel::Sender<ReadJob>>>,
     readers: Mutex<Vec<JoinHandle<()>>>,
-    generation: Arc<AtomicU64>,
+    counters: Arc<tx::Counters>,
 }
 
 impl Store {
@@ -240,7 +240,13 @@ impl Store {
     /// Moves on with every committed transaction that recorded changes: a cache of what was
     /// read from the database is current while this is the number it was read under.
     pub fn generation(&self) -> u64 {
-        self.inner.generation.load(Ordering::Acquire)
+        self.inner.counters.changes.load(Ordering::Acquire)
+    }
+
+    /// Moves on with every committed write transaction, site-local bookkeeping (sessions, the
+    /// audit chain) included: for caches of what such writes change.
+    pub fn commits(&self) -> u64 {
+        self.inner.counters.commits.load(Ordering::Acquire)
     }
 
     /// Runs `f` in one immediate transaction on the writer thread and commits when it returns
@@ -252,9 +258,9 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         let (reply, result) = mpsc::sync_channel(1);
-        let generation = self.inner.generation.clone();
+        let counters = self.inner.counters.clone();
         self.submit(Box::new(move |conn| {
-            let _ = reply.send(tx::run(conn, &generation, f));
+            let _ = reply.send(tx::run(conn, &counters, f));
         }))?;
         result.recv().map_err(|_| E::from(StoreError::Closed))?
     }
@@ -267,9 +273,9 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         let (reply, result) = tokio::sync::oneshot::channel();
-        let generation = self.inner.generation.clone();
+        let counters = self.inner.counters.clone();
         self.submit(Box::new(move |conn| {
-            let _ = reply.send(tx::run(conn, &generation, f));
+            let _ = reply.send(tx::run(conn, &counters, f));
         }))?;
         result.await.map_err(|_| E::from(StoreError::Closed))?
     }
@@ -358,15 +364,22 @@ impl Store {
     }
 }
 
-fn reader_loop(conn: Connection, jobs: Arc<Mutex<mpsc::Receiver<ReadJob>>>) {
-    loop {
-        let job = {
-            let rx = jobs.lock().unwrap_or_else(|p| p.into_inner());
-            rx.recv()
-        };
-        match job {
-            Ok(job) => run_guarded(|| job(&conn)),
-            Err(_) => return,
+fn reader_loop(conn: Connection, jobs: crossbeam_channel::Receiver<ReadJob>) {
+    while let Ok(job) = jobs.recv() {
+        // One read transaction a job, not one a statement: the job's queries see one snapshot,
+        // and the file lock and WAL read mark are taken and released once.
+        if let Err(e) = conn.prepare_cached("BEGIN").and_then(|mut s| s.execute([])) {
+            log::error!("starting a read transaction failed: {e}");
+        }
+        run_guarded(|| job(&conn));
+        // Rollback rather than commit: it cannot be refused, and a reader has nothing to keep.
+        if !conn.is_autocommit() {
+            if let Err(e) = conn
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut s| s.execute([]))
+            {
+                log::error!("ending a read transaction failed: {e}");
+            }
         }
     }
 }
