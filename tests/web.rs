@@ -493,3 +493,44 @@ async fn admins_manage_accounts_from_the_users_page() {
     let verify = govbox(&["audit", "verify", "--config", &demo.config_str()]);
     assert!(verify.status.success(), "{}", text(&verify));
 }
+
+/// Sessions are kept in memory for a moment; a user disabled by another process (the CLI)
+/// is still signed out within that moment, and one disabled through the office at once.
+#[tokio::test]
+async fn a_user_disabled_from_the_command_line_is_signed_out_within_seconds() {
+    let demo = Demo::start();
+    let mut clerk = Web::new(&demo.office);
+    assert_eq!(
+        clerk.login("clerk", &demo.staff_password()).await.status(),
+        200
+    );
+    assert_eq!(clerk.get("/api/me").await.status(), 200);
+    assert_eq!(clerk.get("/api/me").await.status(), 200);
+    let out = govbox(&["user", "disable", "clerk", "--config", &demo.config_str()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let start = std::time::Instant::now();
+    while clerk.get("/api/me").await.status() == 200 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(3),
+            "still signed in 3 s after the disable"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut handler = Web::new(&demo.office);
+    handler.login("handler", &demo.staff_password()).await;
+    assert_eq!(handler.get("/api/me").await.status(), 200);
+    let mut admin = Web::new(&demo.office);
+    admin.login("admin", ADMIN_PW).await;
+    assert_eq!(
+        admin
+            .post("/api/users/handler/disable", json!({}))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        handler.get("/api/me").await.status(),
+        401,
+        "disabled through the office: at once"
+    );
+}

@@ -55,10 +55,9 @@ pub fn create(
 
 /// The live session for a cookie token: None when unknown, expired or the user is disabled.
 pub fn lookup(conn: &Connection, token: &str) -> Result<Option<Session>, AuthError> {
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let Some(token_hash) = token_hash(token) else {
         return Ok(None);
-    }
-    let token_hash = hash_token(token);
+    };
     let row: Option<(i64, String, String, String)> = conn
         .prepare_cached(
             "SELECT user_id, csrf, created_at, last_seen FROM sessions WHERE token_hash = ?1",
@@ -115,6 +114,11 @@ pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     hex::encode(bytes)
+}
+
+/// What the database keys a cookie token's session by; None for what cannot be a token.
+pub fn token_hash(token: &str) -> Option<String> {
+    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hash_token(token))
 }
 
 fn hash_token(token: &str) -> String {

@@ -39,10 +39,18 @@ pub struct WriteTx<'c> {
     first_write: Option<String>,
 }
 
-/// Runs `f` in one immediate transaction; on a commit that recorded changes, moves
-/// `generation` on, after the commit, so whoever reads it first and then the database never
-/// pairs the new number with the old data.
-pub(super) fn run<T, E, F>(conn: &mut Connection, generation: &AtomicU64, f: F) -> Result<T, E>
+/// What caches of the database compare against: each moves on after a commit.
+#[derive(Default)]
+pub(super) struct Counters {
+    /// Commits that recorded changes.
+    pub changes: AtomicU64,
+    /// Every commit.
+    pub commits: AtomicU64,
+}
+
+/// Runs `f` in one immediate transaction; after the commit moves the counters on, so whoever
+/// reads a counter first and then the database never pairs the new number with the old data.
+pub(super) fn run<T, E, F>(conn: &mut Connection, counters: &Counters, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut WriteTx) -> Result<T, E>,
     E: From<StoreError>,
@@ -71,8 +79,9 @@ where
     let changed = wtx.changes > 0;
     wtx.tx.commit().map_err(StoreError::from)?;
     if changed {
-        generation.fetch_add(1, Ordering::Release);
+        counters.changes.fetch_add(1, Ordering::Release);
     }
+    counters.commits.fetch_add(1, Ordering::Release);
     Ok(value)
 }
 

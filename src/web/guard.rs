@@ -141,6 +141,12 @@ fn reject(path: &str, e: WebError) -> Response {
 
 async fn load_session(st: &AppState, headers: &HeaderMap) -> Option<Session> {
     let token = cookie(headers, SESSION_COOKIE)?;
+    let hash = session::token_hash(&token)?;
+    // Taken before the read: a write committing meanwhile makes what is read stale at once.
+    let commits = st.store.commits();
+    if let Some(s) = st.sessions.get(&hash, commits) {
+        return Some(s);
+    }
     let found = st
         .store
         .read(move |c| session::lookup(c, &token))
@@ -155,6 +161,8 @@ async fn load_session(st: &AppState, headers: &HeaderMap) -> Option<Session> {
             if let Err(e) = st.store.write(move |tx| session::touch(tx, &th)).await {
                 log::warn!("session touch failed: {e}");
             }
+        } else {
+            st.sessions.put(s.clone(), commits);
         }
     }
     found

@@ -7,6 +7,7 @@ mod error;
 pub mod guard;
 mod metrics;
 mod pages;
+mod sessions;
 mod templates;
 
 use std::net::SocketAddr;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub portal: Arc<crate::portal::Limits>,
     /// The portal's rendered pages.
     pub portal_pages: Arc<crate::portal::PageCache>,
+    /// Sessions just read, for the office's next requests.
+    pub sessions: Arc<sessions::SessionCache>,
 }
 
 impl AppState {
@@ -64,6 +67,7 @@ impl AppState {
             secure_cookies: false,
             portal: Arc::new(crate::portal::Limits::default()),
             portal_pages: Arc::new(crate::portal::PageCache::default()),
+            sessions: Arc::new(sessions::SessionCache::default()),
         }
     }
 
