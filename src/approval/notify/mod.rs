@@ -161,6 +161,13 @@ pub fn next_due(conn: &rusqlite::Connection, now: &str) -> Result<Option<OutboxR
         .optional()?)
 }
 
+/// When the earliest pending message falls due (a retry's time, or a message queued now).
+pub fn next_pending_at(conn: &rusqlite::Connection) -> Result<Option<String>, NotifyError> {
+    Ok(conn
+        .prepare_cached("SELECT min(next_at) FROM sms_outbox WHERE status = 'pending'")?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// Records a delivered message; it is never sent again. The last error of earlier attempts is
 /// kept for the admin to see why it took several.
 pub fn mark_sent(tx: &mut WriteTx, id: i64) -> Result<(), NotifyError> {

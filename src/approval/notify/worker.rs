@@ -4,17 +4,36 @@
 //! that answer and the mark, the message is sent again after restart: delivery is at least
 //! once, and the outbox `id` travels with every POST so a gateway can drop the duplicate.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use tokio::sync::watch;
 
-use super::{mark_failed, mark_sent, next_due, NotifyError, OutboxRow};
+use super::{mark_failed, mark_sent, next_due, next_pending_at, NotifyError, OutboxRow};
 use crate::site::{SmsGateway, SmsSection};
 use crate::store::Store;
 
 /// How often an idle worker looks for due messages.
 const POLL: Duration = Duration::from_millis(500);
+/// An idle worker reads the outbox only when a commit may have queued a message, when the
+/// earliest retry falls due, or at least this often (for a message queued by another
+/// process): an appliance nobody uses stays idle, and a backup sees its server idle.
+const REREAD: Duration = Duration::from_secs(30);
+
+/// What the last read of an outbox with nothing due found.
+struct Idle {
+    commits: u64,
+    next_at: Option<String>,
+    read_at: Instant,
+}
+
+impl Idle {
+    fn still(&self, commits: u64, now: &str) -> bool {
+        self.commits == commits
+            && self.next_at.as_deref().is_none_or(|t| t > now)
+            && self.read_at.elapsed() < REREAD
+    }
+}
 
 pub struct Worker {
     store: Store,
@@ -60,20 +79,44 @@ impl Worker {
     }
 
     async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut idle: Option<Idle> = None;
         loop {
             if *stop.borrow() {
                 return;
             }
             let now = crate::clock::now_utc();
-            let due = self.store.read(move |c| next_due(c, &now)).await;
+            let commits = self.store.commits();
+            if idle.as_ref().is_some_and(|i| i.still(commits, &now)) {
+                tokio::select! {
+                    () = tokio::time::sleep(POLL) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+            let due = self
+                .store
+                .read(move |c| -> Result<_, NotifyError> {
+                    Ok(match next_due(c, &now)? {
+                        Some(msg) => (Some(msg), None),
+                        None => (None, next_pending_at(c)?),
+                    })
+                })
+                .await;
             let wait = match due {
-                Ok(Some(msg)) => {
+                Ok((Some(msg), _)) => {
+                    idle = None;
                     tokio::select! {
                         () = self.attempt(msg) => continue,
                         _ = stop.changed() => return,
                     }
                 }
-                Ok(None) => POLL,
+                Ok((None, next_at)) => {
+                    idle = Some(Idle {
+                        commits,
+                        next_at,
+                        read_at: Instant::now(),
+                    });
+                    POLL
+                }
                 Err(e) => {
                     log::error!("sms outbox: {e}");
                     POLL * 10
