@@ -650,3 +650,74 @@ fn scheduled_runs_skip_until_the_interval_has_passed() {
     assert!(manual.status.success());
     assert_eq!(site.archives().len(), 2, "by hand it always runs");
 }
+
+/// Cores this thread may run on.
+fn cores_allowed() -> usize {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+    (0..nix::sched::CpuSet::count())
+        .filter(|&c| set.is_set(c).unwrap())
+        .count()
+}
+
+fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < limit, "{what} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_backup_keeps_off_one_core_while_the_server_serves() {
+    let all = cores_allowed();
+    let temp = tempfile::tempdir().unwrap();
+    let mut demo = Demo::start_in(temp.path());
+    let data_dir = SiteConfig::load(&demo.config()).unwrap().storage.data_dir;
+    let Some(give_way) = backup::GiveWay::start(&data_dir) else {
+        assert_eq!(all, 1, "only a single core gives nothing to leave free");
+        return;
+    };
+    // Started as if the server were serving: narrowed from the first tick.
+    wait_for("narrowed at the start", Duration::from_secs(1), || {
+        cores_allowed() == all - 1
+    });
+    wait_for(
+        "every core back once the server idles",
+        backup::GiveWay::HOLD * 4,
+        || cores_allowed() == all,
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (stop, url) = (stop.clone(), format!("{}/healthz", demo.office));
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let client = reqwest::Client::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = client.get(&url).send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            });
+        })
+    };
+    wait_for(
+        "narrowed while the office serves",
+        Duration::from_secs(1),
+        || cores_allowed() == all - 1,
+    );
+    // And it stays narrowed for as long as requests keep coming.
+    for _ in 0..20 {
+        std::thread::sleep(backup::GiveWay::HOLD / 10);
+        assert_eq!(cores_allowed(), all - 1);
+    }
+    drop(give_way);
+    assert_eq!(cores_allowed(), all, "dropping gives every core back");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    load.join().unwrap();
+    assert!(demo.stop().success());
+    assert!(
+        backup::GiveWay::start(&data_dir).is_none(),
+        "no server, nobody to give way to"
+    );
+}

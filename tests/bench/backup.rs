@@ -103,6 +103,8 @@ fn build_site(dir: &Path, mb: usize) -> SiteConfig {
 
 /// p99 latency of `/healthz` on the office listener while `during` runs (or for `secs`).
 fn office_p99(site: &SiteConfig, during: Option<&dyn Fn()>, secs: f64) -> f64 {
+    // Held as `serve` holds it: the backup finds the server by this lock and gives way to it.
+    let _lock = govbox::store::DataDirLock::acquire(&site.storage.data_dir).unwrap();
     let store = govbox::provision::open_store(site).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -206,23 +208,28 @@ fn main() {
     println!("backup (snapshot, zstd, SHA-256, verify): {ours:.0} MB/s = {:.2}x cp ({cp:.0} MB/s), {:.2}x sqlite3 .backup ({sqlite:.0} MB/s; goal >= 0.5x), {:.2}x the shell pipeline ({pipeline:.0} MB/s; goal >= 1.5x)", ours / cp, ours / sqlite, ours / pipeline);
     println!("restore (verify, extract, fsync, swap): {restore:.0} MB/s = {:.2}x cp ({restore_cp:.0} MB/s)", restore / restore_cp);
     let quiet = office_p99(&site, None, 5.0);
+    let served_secs = std::cell::Cell::new(0.0);
     // In its own session, as the timer's service is on the appliance: with autogroup
     // scheduling a backup in the bench's session would be charged to the office's share.
     let busy = office_p99(
         &site,
         Some(&|| {
+            let start = Instant::now();
             let st = Command::new("setsid")
                 .args(["--wait", govbox, "backup", "create", "--config", &cfg])
                 .output()
                 .unwrap();
             assert!(st.status.success());
+            served_secs.set(start.elapsed().as_secs_f64());
         }),
         0.0,
     );
     println!(
-        "office p99 during a backup: {:.1} ms = {:.2}x without ({:.1} ms; goal <= 2x)",
+        "office p99 during a backup: {:.1} ms = {:.2}x without ({:.1} ms; goal <= 2x); the backup, giving way to the office, ran at {:.0} MB/s = {:.2}x sqlite3 .backup",
         busy * 1e3,
         busy / quiet,
-        quiet * 1e3
+        quiet * 1e3,
+        size_mb / served_secs.get(),
+        size_mb / served_secs.get() / sqlite
     );
 }
