@@ -338,6 +338,8 @@ struct Machine {
     child: Child,
     name: String,
     console: PathBuf,
+    /// The machine's systemd, as the host sees it.
+    init: u32,
     /// The machine's network namespace (its init's), for commands run inside it.
     netns: PathBuf,
 }
@@ -374,9 +376,11 @@ impl Machine {
             child,
             name,
             console,
+            init: 0,
             netns: PathBuf::new(),
         };
-        m.netns = m.wait_for_init();
+        m.init = m.wait_for_init();
+        m.netns = PathBuf::from(format!("/proc/{}/ns/net", m.init));
         for (host, iface, app_addr, host_addr) in LINKS {
             let outer = veth(net, &tag, host);
             let h = net.ns(host);
@@ -389,8 +393,8 @@ impl Machine {
         m
     }
 
-    /// The network namespace of the machine's systemd, once nspawn has started it.
-    fn wait_for_init(&mut self) -> PathBuf {
+    /// The process id of the machine's systemd, once nspawn has started it.
+    fn wait_for_init(&mut self) -> u32 {
         let pid = self.child.id();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(30) {
@@ -400,7 +404,7 @@ impl Machine {
                 let comm =
                     std::fs::read_to_string(format!("/proc/{init}/comm")).unwrap_or_default();
                 if comm.trim() == "systemd" {
-                    return PathBuf::from(format!("/proc/{init}/ns/net"));
+                    return init.parse().unwrap();
                 }
             }
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -409,6 +413,29 @@ impl Machine {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("the machine's systemd did not start:\n{}", self.console());
+    }
+
+    /// Waits for the machine's boot to finish, whatever its outcome, and says how it went
+    /// (`running`, `degraded`, ...). A power button pressed while units are still starting
+    /// can leave systemd-networkd's stop job waiting out its 90 s timeout; an operator who
+    /// reads the console first does not meet that.
+    fn settle(&self) -> String {
+        let out = Command::new("nsenter")
+            .args(["-t", &self.init.to_string(), "-m", "-p", "--"])
+            .args(["timeout", "120", "systemctl", "is-system-running", "--wait"])
+            .output()
+            .unwrap();
+        text(&out).trim().to_string()
+    }
+
+    /// systemd's word on `unit` in the machine (`active`, `failed`, `inactive`, ...).
+    fn unit_state(&self, unit: &str) -> String {
+        let out = Command::new("nsenter")
+            .args(["-t", &self.init.to_string(), "-m", "-p", "--"])
+            .args(["systemctl", "is-active", unit])
+            .output()
+            .unwrap();
+        text(&out).trim().to_string()
     }
 
     /// Runs `cmd` in the machine's network namespace.
@@ -452,8 +479,14 @@ impl Machine {
             nix::sys::signal::Signal::SIGTERM,
         )
         .unwrap();
-        let st = common::wait_timeout(&mut self.child, Duration::from_secs(90))
-            .unwrap_or_else(|| panic!("the machine did not shut down:\n{}", self.console()));
+        let st =
+            common::wait_timeout(&mut self.child, Duration::from_secs(90)).unwrap_or_else(|| {
+                panic!(
+                    "the machine did not shut down:\n{}\n--- journal ---\n{}",
+                    self.console(),
+                    journal(&PathBuf::from(format!("/proc/{}/root", self.init)))
+                )
+            });
         assert!(st.success(), "shutdown: {st}\n{}", self.console());
     }
 }
@@ -588,6 +621,9 @@ fn first_boot_refuses_a_bad_site_file_then_provisions_from_the_fixed_one_and_ser
         );
         let console = m.console();
         assert!(console.contains("配置项 `listen.office`"), "{console}");
+        assert_eq!(m.settle(), "degraded", "{}", m.console());
+        assert_eq!(m.unit_state("govbox-firstboot.service"), "failed");
+        assert_eq!(m.unit_state("govbox.service"), "inactive");
         assert!(net.get("ext", &portal_ext).is_none(), "nothing serves");
         m.stop();
     }
