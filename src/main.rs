@@ -408,7 +408,7 @@ fn run_demo(
         store.close();
         logins?
     };
-    replication::demo_enrol(&site, &dir.join("ca"))?;
+    replication::demo_enrol(&site, &dir)?;
     serve(site, move |site, addrs| {
         demo::save_site_file(&dir, site, addrs)
             .map_err(|e| Failure::Io(format!("{}: {e}", dir.display())))?;

@@ -109,9 +109,10 @@ fn site_with_gateway(dir: &Path, url: &str, extra: &str) {
     let text = format!(
         "[site]\nid = \"demo-county\"\nname = \"示例县\"\ntier = \"county\"\nparent = \"demo-province\"\n\n\
          [listen]\nportal = \"127.0.0.1:0\"\noffice = \"127.0.0.1:0\"\nreplication = \"127.0.0.1:0\"\n\n\
-         [storage]\ndata_dir = \"{}\"\n\n\
+         [storage]\ndata_dir = \"{}\"\npki_dir = \"{}\"\n\n\
          [sms]\ngateway = \"http\"\nurl = \"{url}\"\ntimeout_seconds = 1\nretry_max_seconds = 8\n{extra}",
-        dir.join("data").display()
+        dir.join("data").display(),
+        dir.join("pki").display()
     );
     std::fs::write(dir.join("site.toml"), text).unwrap();
 }

@@ -404,6 +404,41 @@ async fn demo_reuses_its_data_dir() {
 }
 
 #[tokio::test]
+async fn a_demo_makes_its_certificate_in_its_own_dir_and_never_outside_it() {
+    let temp = tempfile::tempdir().unwrap();
+    let own = temp.path().join("own");
+    let mut demo = Demo::start_in(&own);
+    assert!(own.join("pki/site.crt").is_file());
+    assert!(own.join("ca/ca.crt").is_file());
+    assert!(demo.stop().success());
+
+    // A hand-written site file reused by the demo, its pki_dir elsewhere (as the default,
+    // /etc/govbox/pki, is): the demo serves, and writes no key there.
+    let reused = temp.path().join("reused");
+    let elsewhere = temp.path().join("etc-govbox/pki");
+    std::fs::create_dir(&reused).unwrap();
+    std::fs::write(
+        reused.join("site.toml"),
+        format!(
+            "[site]\nid = \"demo-county\"\nname = \"示例县\"\ntier = \"county\"\nparent = \"demo-province\"\n\n\
+             [listen]\nportal = \"127.0.0.1:0\"\noffice = \"127.0.0.1:0\"\nreplication = \"127.0.0.1:0\"\n\n\
+             [storage]\ndata_dir = \"{}\"\npki_dir = \"{}\"\n",
+            reused.join("data").display(),
+            elsewhere.display()
+        ),
+    )
+    .unwrap();
+    let demo = Demo::start_in(&reused);
+    let mut web = Web::new(&demo.office);
+    assert_eq!(web.login("admin", ADMIN_PW).await.status(), 200);
+    assert!(
+        !temp.path().join("etc-govbox").exists(),
+        "the demo wrote into {}",
+        elsewhere.display()
+    );
+}
+
+#[tokio::test]
 async fn admins_manage_accounts_from_the_users_page() {
     let demo = Demo::start();
     let mut admin = Web::new(&demo.office);

@@ -309,14 +309,25 @@ fn enrol_install(
     Ok(id)
 }
 
-/// For `govbox demo`: a CA of its own beside the site (`ca_dir`) and a certificate for the site
-/// from it, so the demo's replication listener serves and a demo township can be enrolled
-/// against the same CA. Does nothing when the site already has a certificate.
-pub fn demo_enrol(site: &SiteConfig, ca_dir: &Path) -> Result<(), ReplicationError> {
+/// For `govbox demo`: a CA of its own in `demo_dir/ca` and a certificate for the site from it,
+/// so the demo's replication listener serves and a demo township can be enrolled against the
+/// same CA. Does nothing when the site already has a certificate, and nothing outside
+/// `demo_dir`: a reused site file that leaves `storage.pki_dir` at its default must not have a
+/// demo key written over a real site's `/etc/govbox/pki`.
+pub fn demo_enrol(site: &SiteConfig, demo_dir: &Path) -> Result<(), ReplicationError> {
     let files = PkiFiles::new(&site.storage.pki_dir);
     if files.cert().exists() {
         return Ok(());
     }
+    if !files.dir.starts_with(demo_dir) {
+        eprintln!(
+            "注意: storage.pki_dir = \"{}\" 不在演示目录里，演示不在那里生成证书；站点间复制不启用",
+            files.dir.display()
+        );
+        return Ok(());
+    }
+    let ca_dir = demo_dir.join("ca");
+    let ca_dir = ca_dir.as_path();
     if !ca_dir.join("ca.crt").exists() {
         pki::ca_init(ca_dir, "govbox 演示 CA")?;
     }
