@@ -340,8 +340,6 @@ struct Machine {
     console: PathBuf,
     /// The machine's systemd, as the host sees it.
     init: u32,
-    /// The machine's network namespace (its init's), for commands run inside it.
-    netns: PathBuf,
 }
 
 impl Machine {
@@ -377,10 +375,8 @@ impl Machine {
             name,
             console,
             init: 0,
-            netns: PathBuf::new(),
         };
         m.init = m.wait_for_init();
-        m.netns = PathBuf::from(format!("/proc/{}/ns/net", m.init));
         for (host, iface, app_addr, host_addr) in LINKS {
             let outer = veth(net, &tag, host);
             let h = net.ns(host);
@@ -420,28 +416,34 @@ impl Machine {
     /// can leave systemd-networkd's stop job waiting out its 90 s timeout; an operator who
     /// reads the console first does not meet that.
     fn settle(&self) -> String {
+        self.in_machine(&["timeout", "120", "systemctl", "is-system-running", "--wait"])
+    }
+
+    /// systemd's word on `unit` in the machine (`active`, `failed`, `inactive`, ...).
+    fn unit_state(&self, unit: &str) -> String {
+        self.in_machine(&["systemctl", "is-active", unit])
+    }
+
+    /// What `cmd`, run with the machine's own files and processes, printed; its exit status is
+    /// the answer's, not a failure (`is-active` exits 3 for a unit that is not running).
+    fn in_machine(&self, cmd: &[&str]) -> String {
         let out = Command::new("nsenter")
             .args(["-t", &self.init.to_string(), "-m", "-p", "--"])
-            .args(["timeout", "120", "systemctl", "is-system-running", "--wait"])
+            .args(cmd)
             .output()
             .unwrap();
         text(&out).trim().to_string()
     }
 
-    /// systemd's word on `unit` in the machine (`active`, `failed`, `inactive`, ...).
-    fn unit_state(&self, unit: &str) -> String {
-        let out = Command::new("nsenter")
-            .args(["-t", &self.init.to_string(), "-m", "-p", "--"])
-            .args(["systemctl", "is-active", unit])
-            .output()
-            .unwrap();
-        text(&out).trim().to_string()
+    /// The machine's network namespace (its init's), for commands run inside it.
+    fn netns(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/net", self.init))
     }
 
     /// Runs `cmd` in the machine's network namespace.
     fn inside(&self, cmd: &[&str]) -> Output {
         run(Command::new("nsenter")
-            .arg(format!("--net={}", self.netns.display()))
+            .arg(format!("--net={}", self.netns().display()))
             .args(cmd))
     }
 
@@ -484,7 +486,7 @@ impl Machine {
                 panic!(
                     "the machine did not shut down:\n{}\n--- journal ---\n{}",
                     self.console(),
-                    journal(&PathBuf::from(format!("/proc/{}/root", self.init)))
+                    journal(Path::new(&format!("/proc/{}/root", self.init)))
                 )
             });
         assert!(st.success(), "shutdown: {st}\n{}", self.console());
@@ -676,7 +678,7 @@ fn first_boot_refuses_a_bad_site_file_then_provisions_from_the_fixed_one_and_ser
         let table = text(&m.inside(&["nft", "list", "table", "inet", "govbox"]));
         assert!(table.contains("\"ext0\""), "{table}");
         // sshd runs with host keys made on this machine (the image has none).
-        let banner = in_netns(m.netns.clone(), || {
+        let banner = in_netns(m.netns(), || {
             use std::io::Read;
             let mut c = std::net::TcpStream::connect("127.0.0.1:22").unwrap();
             c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
